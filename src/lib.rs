@@ -1,0 +1,6 @@
+//! hedge: shows where a language model was guessing.
+//!
+//! The engine runs trace → alignment → measures → spans → findings and knows nothing about
+//! terminals, LSP or HTTP; the CLI and the language server are thin adapters over it.
+
+pub mod trace;
