@@ -3,4 +3,5 @@
 //! The engine runs trace → alignment → measures → spans → findings and knows nothing about
 //! terminals, LSP or HTTP; the CLI and the language server are thin adapters over it.
 
+pub mod measure;
 pub mod trace;
