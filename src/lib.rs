@@ -3,5 +3,6 @@
 //! The engine runs trace → alignment → measures → spans → findings and knows nothing about
 //! terminals, LSP or HTTP; the CLI and the language server are thin adapters over it.
 
+pub mod align;
 pub mod measure;
 pub mod trace;
