@@ -5,4 +5,6 @@
 
 pub mod align;
 pub mod measure;
+pub mod position;
+pub mod spans;
 pub mod trace;

@@ -1,0 +1,169 @@
+//! Byte offsets ↔ line/character positions.
+//!
+//! LSP counts characters in UTF-16 code units by default (UTF-8 when negotiated); terminals and
+//! SARIF count lines and columns from 1. Lines end at `\n`, `\r\n` or `\r`, as LSP defines them.
+
+use serde::Serialize;
+
+/// The unit a `character` offset counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Utf8,
+    Utf16,
+    Utf32,
+}
+
+/// A 0-based line and character, as in LSP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Position {
+    pub line: u32,
+    pub character: u32,
+}
+
+/// Line starts of a text, for converting many offsets quickly.
+#[derive(Debug, Clone)]
+pub struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    pub fn new(text: &str) -> LineIndex {
+        let b = text.as_bytes();
+        let mut starts = vec![0];
+        let mut i = 0;
+        while i < b.len() {
+            match b[i] {
+                b'\n' => starts.push(i + 1),
+                b'\r' if b.get(i + 1) == Some(&b'\n') => {
+                    starts.push(i + 2);
+                    i += 1;
+                }
+                b'\r' => starts.push(i + 1),
+                _ => {}
+            }
+            i += 1;
+        }
+        LineIndex { starts }
+    }
+
+    pub fn line_count(&self) -> usize {
+        self.starts.len()
+    }
+
+    /// The position of a byte offset (clamped to the text; a mid-character offset counts the
+    /// character as not yet reached).
+    pub fn position(&self, text: &str, offset: usize, enc: Encoding) -> Position {
+        let offset = offset.min(text.len());
+        let line = self.starts.partition_point(|&s| s <= offset) - 1;
+        let start = self.starts[line];
+        let mut end = offset;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let piece = &text[start..end];
+        let character = match enc {
+            Encoding::Utf8 => piece.len(),
+            Encoding::Utf16 => piece.encode_utf16().count(),
+            Encoding::Utf32 => piece.chars().count(),
+        };
+        Position {
+            line: line as u32,
+            character: character as u32,
+        }
+    }
+
+    /// The byte offset of a position; a character past the end of its line means the line's
+    /// end, a line past the end means the end of the text.
+    pub fn offset(&self, text: &str, pos: Position, enc: Encoding) -> usize {
+        let line = pos.line as usize;
+        if line >= self.starts.len() {
+            return text.len();
+        }
+        let start = self.starts[line];
+        let end = self.line_end(text, line);
+        let mut units = 0u32;
+        for (i, ch) in text[start..end].char_indices() {
+            if units >= pos.character {
+                return start + i;
+            }
+            units += match enc {
+                Encoding::Utf8 => ch.len_utf8() as u32,
+                Encoding::Utf16 => ch.len_utf16() as u32,
+                Encoding::Utf32 => 1,
+            };
+        }
+        end
+    }
+
+    /// End of a line's content (before its line break).
+    fn line_end(&self, text: &str, line: usize) -> usize {
+        let next = self.starts.get(line + 1).copied().unwrap_or(text.len());
+        let b = text.as_bytes();
+        let mut end = next;
+        if end > self.starts[line] && b.get(end - 1) == Some(&b'\n') {
+            end -= 1;
+        }
+        if end > self.starts[line] && b.get(end - 1) == Some(&b'\r') {
+            end -= 1;
+        }
+        end
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pos(line: u32, character: u32) -> Position {
+        Position { line, character }
+    }
+
+    #[test]
+    fn utf16_counts_surrogate_pairs() {
+        let t = "a💙b\nx";
+        let ix = LineIndex::new(t);
+        assert_eq!(ix.position(t, 5, Encoding::Utf16), pos(0, 3));
+        assert_eq!(ix.position(t, 5, Encoding::Utf8), pos(0, 5));
+        assert_eq!(ix.position(t, 5, Encoding::Utf32), pos(0, 2));
+        assert_eq!(ix.position(t, 7, Encoding::Utf16), pos(1, 0));
+        assert_eq!(ix.offset(t, pos(0, 3), Encoding::Utf16), 5);
+        // Inside the surrogate pair: the character is not reached yet.
+        assert_eq!(ix.position(t, 3, Encoding::Utf16), pos(0, 1));
+    }
+
+    #[test]
+    fn cjk_and_combining_marks() {
+        let t = "日本語 e\u{301}t";
+        let ix = LineIndex::new(t);
+        assert_eq!(ix.position(t, 9, Encoding::Utf16), pos(0, 3));
+        let after_mark = t.find('t').unwrap();
+        assert_eq!(ix.position(t, after_mark, Encoding::Utf16), pos(0, 6));
+        assert_eq!(ix.offset(t, pos(0, 6), Encoding::Utf16), after_mark);
+    }
+
+    #[test]
+    fn crlf_and_cr_are_one_break_each() {
+        let t = "ab\r\ncd\ref\n";
+        let ix = LineIndex::new(t);
+        assert_eq!(ix.line_count(), 4);
+        assert_eq!(ix.position(t, 4, Encoding::Utf16), pos(1, 0));
+        assert_eq!(ix.position(t, 7, Encoding::Utf16), pos(2, 0));
+        assert_eq!(ix.offset(t, pos(0, 99), Encoding::Utf16), 2);
+        assert_eq!(ix.offset(t, pos(9, 0), Encoding::Utf16), t.len());
+    }
+
+    #[test]
+    fn offsets_round_trip() {
+        let t = "héllo 💙\r\n世界\rz";
+        let ix = LineIndex::new(t);
+        for (i, _) in t.char_indices() {
+            if t.as_bytes()[i] == b'\n' {
+                continue; // the \n of \r\n is inside one line break
+            }
+            for enc in [Encoding::Utf8, Encoding::Utf16, Encoding::Utf32] {
+                let p = ix.position(t, i, enc);
+                assert_eq!(ix.offset(t, p, enc), i, "offset {i} via {p:?} {enc:?}");
+            }
+        }
+    }
+}
