@@ -4,6 +4,8 @@
 //! terminals, LSP or HTTP; the CLI and the language server are thin adapters over it.
 
 pub mod align;
+pub mod config;
+pub mod findings;
 pub mod measure;
 pub mod position;
 pub mod spans;

@@ -1,0 +1,326 @@
+//! Findings: which spans a reviewer should look at, how serious, and a message in plain words.
+
+use std::ops::Range;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+use crate::measure::{Interval, TokenMeasures};
+use crate::spans::{self, PlacedTokens, Span, SpanKind, SpanStats};
+use crate::trace::Trace;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Code {
+    /// A citation (reference, DOI, author–year) the model was unsure of: often fabricated.
+    UncertainCitation,
+    /// A number, name, title or word the model gave a low probability as written.
+    LowProbability,
+    /// The model did not pick its own first choice here (sampling rolled the dice).
+    OffGreedy,
+    /// The model was spread over many continuations where this claim starts.
+    HighEntropy,
+    /// A whole sentence with high perplexity.
+    UncertainSentence,
+}
+
+impl Code {
+    pub const ALL: [Code; 5] = [
+        Code::UncertainCitation,
+        Code::LowProbability,
+        Code::OffGreedy,
+        Code::HighEntropy,
+        Code::UncertainSentence,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::UncertainCitation => "uncertain-citation",
+            Code::LowProbability => "low-probability",
+            Code::OffGreedy => "off-greedy",
+            Code::HighEntropy => "high-entropy",
+            Code::UncertainSentence => "uncertain-sentence",
+        }
+    }
+
+    pub fn description(self) -> &'static str {
+        match self {
+            Code::UncertainCitation => "A citation the model was unsure of; check that it exists.",
+            Code::LowProbability => "Text the model gave a low probability as written.",
+            Code::OffGreedy => "The model's own first choice was different here.",
+            Code::HighEntropy => "The model was spread over many continuations where this claim starts.",
+            Code::UncertainSentence => "A sentence with high perplexity overall.",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Hint,
+    Information,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Hint => "hint",
+            Severity::Information => "information",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    pub range: Range<usize>,
+    pub kind: SpanKind,
+    pub code: Code,
+    pub severity: Severity,
+    pub joint_logprob: f64,
+    pub min_p: Option<f64>,
+    pub max_entropy_bits: Option<Interval>,
+    pub message: String,
+    /// The token the message is about (the weakest one).
+    pub token: Option<usize>,
+}
+
+/// Alternatives shown to people skip control and markup tokens.
+pub fn is_control_or_markup(text: &str) -> bool {
+    let t = text.trim();
+    t.is_empty()
+        || (t.starts_with('<') && t.ends_with('>'))
+        || (t.starts_with("<|") || t.ends_with("|>"))
+        || t.chars().all(|c| c.is_control() || c == '\u{FFFD}')
+}
+
+/// A probability as people read it: "41%", "3%", "0.4%", "0.04%", "<0.01%", ">99%".
+pub fn percent(p: f64) -> String {
+    let x = p * 100.0;
+    if x >= 99.5 && p < 1.0 {
+        ">99%".to_string()
+    } else if x >= 0.995 {
+        format!("{x:.0}%")
+    } else if x >= 0.095 {
+        format!("{x:.1}%")
+    } else if x >= 0.01 {
+        format!("{x:.2}%")
+    } else {
+        "<0.01%".to_string()
+    }
+}
+
+fn quoted(s: &str) -> String {
+    let s = s.trim();
+    let short: String = s.chars().take(60).collect();
+    let ell = if s.chars().count() > 60 { "…" } else { "" };
+    format!("\"{}{}\"", short.replace('\n', " "), ell)
+}
+
+fn entropy_text(e: Interval) -> String {
+    if (e.high - e.low) < 0.05 {
+        format!("entropy {:.1} bits", e.low)
+    } else {
+        format!("entropy {:.1}–{:.1} bits", e.low, e.high)
+    }
+}
+
+/// The model's preferred alternatives at a token, merged by surface text, filtered of markup.
+pub fn shown_alternatives(trace: &Trace, i: usize) -> Vec<(String, f64)> {
+    let t = &trace.tokens[i];
+    let chosen = String::from_utf8_lossy(&t.bytes).trim().to_string();
+    let mut out: Vec<(String, f64)> = Vec::new();
+    for a in &t.top {
+        let text = a.text();
+        if is_control_or_markup(&text) {
+            continue;
+        }
+        let key = text.trim().to_string();
+        let p = a.logprob.exp();
+        match out.iter_mut().find(|(k, _)| *k == key) {
+            Some(e) => e.1 += p,
+            None => out.push((key, p)),
+        }
+    }
+    out.retain(|(k, _)| *k != chosen);
+    out.sort_by(|a, b| b.1.total_cmp(&a.1));
+    out
+}
+
+struct Ctx<'a> {
+    doc: &'a str,
+    trace: &'a Trace,
+    m: &'a [TokenMeasures],
+    cfg: &'a Config,
+}
+
+impl Ctx<'_> {
+    fn message(&self, span: &Span, st: &SpanStats) -> String {
+        let text = quoted(&self.doc[span.range.clone()]);
+        let mut parts = Vec::new();
+        let joint = st.joint_logprob.exp();
+        let single = st.tokens.len() == 1;
+        if st.sentinels > 0 && st.min_p.is_none() {
+            parts.push(format!("{text}: below every alternative the model listed"));
+        } else {
+            parts.push(format!("{text}: {} likely as written", percent(joint)));
+        }
+        if let Some(w) = st.weakest {
+            let tm = &self.m[w];
+            if !single {
+                let tok = quoted(&self.trace.tokens[w].text());
+                match tm.p {
+                    Some(p) => parts.push(format!("weakest token {tok} at {}", percent(p))),
+                    None => parts.push(format!("token {tok} was below the listed alternatives")),
+                }
+            }
+            if let Some((alt, p)) = shown_alternatives(self.trace, w).into_iter().next() {
+                let verb = if tm.off_greedy { "preferred" } else { "next choice was" };
+                parts.push(format!("the model {verb} {} ({})", quoted(&alt), percent(p)));
+            }
+        }
+        if let Some((_, e)) = st.max_entropy {
+            parts.push(entropy_text(e));
+        }
+        parts.join("; ")
+    }
+
+    fn finding(&self, span: &Span, st: &SpanStats, code: Code, severity: Severity) -> Option<Finding> {
+        if !self.cfg.enabled(code) {
+            return None;
+        }
+        Some(Finding {
+            range: span.range.clone(),
+            kind: span.kind,
+            code,
+            severity: self.cfg.severity.get(&code).copied().unwrap_or(severity),
+            joint_logprob: st.joint_logprob,
+            min_p: st.min_p,
+            max_entropy_bits: st.max_entropy.map(|(_, e)| e),
+            message: self.message(span, st),
+            token: st.weakest,
+        })
+    }
+
+    /// The weakest p of a span, counting a below-the-list sentinel as 0.
+    fn weakest_p(st: &SpanStats) -> Option<f64> {
+        if st.sentinels > 0 {
+            Some(0.0)
+        } else {
+            st.min_p
+        }
+    }
+
+    fn judge_claim(&self, span: &Span, st: &SpanStats) -> Option<Finding> {
+        let t = &self.cfg.thresholds;
+        let weakest = Self::weakest_p(st)?;
+        if span.kind == SpanKind::Citation {
+            let shaky = weakest < t.citation_p
+                || st.decision_entropy.is_some_and(|e| e.low > t.decision_entropy_bits);
+            return shaky
+                .then(|| self.finding(span, st, Code::UncertainCitation, Severity::Warning))
+                .flatten();
+        }
+        if weakest < t.claim_p {
+            let sev = if weakest < t.claim_warning_p { Severity::Warning } else { Severity::Information };
+            return self.finding(span, st, Code::LowProbability, sev);
+        }
+        if let Some(w) = st.weakest {
+            let gap = self.m[w].margin.map(|m| -m).unwrap_or(0.0);
+            if self.m[w].off_greedy && gap >= t.off_greedy_gap {
+                return self.finding(span, st, Code::OffGreedy, Severity::Information);
+            }
+        }
+        if st.decision_entropy.is_some_and(|e| e.low > t.decision_entropy_bits) {
+            return self.finding(span, st, Code::HighEntropy, Severity::Information);
+        }
+        None
+    }
+
+    fn judge_word(&self, span: &Span, st: &SpanStats) -> Option<Finding> {
+        let t = &self.cfg.thresholds;
+        let weakest = Self::weakest_p(st)?;
+        if weakest < t.word_p {
+            let sev = if weakest < t.word_warning_p { Severity::Warning } else { Severity::Information };
+            return self.finding(span, st, Code::LowProbability, sev);
+        }
+        None
+    }
+
+    fn judge_sentence(&self, span: &Span, st: &SpanStats) -> Option<Finding> {
+        let scored: Vec<f64> = st.tokens.iter().filter_map(|&i| self.m[i].logprob).collect();
+        let ppl = crate::measure::perplexity(&scored)?;
+        if scored.len() < 3 || ppl <= self.cfg.thresholds.sentence_perplexity {
+            return None;
+        }
+        let mut f = self.finding(span, st, Code::UncertainSentence, Severity::Hint)?;
+        f.message = format!(
+            "{}: perplexity {:.1} over {} tokens (the model was often unsure in this sentence)",
+            quoted(&self.doc[span.range.clone()]),
+            ppl,
+            scored.len()
+        );
+        Some(f)
+    }
+}
+
+/// Findings of a document whose tokens were placed at `ranges`.
+pub fn find(
+    doc: &str,
+    trace: &Trace,
+    ranges: &[Option<Range<usize>>],
+    measures: &[TokenMeasures],
+    cfg: &Config,
+) -> Vec<Finding> {
+    let placed = PlacedTokens::new(ranges);
+    let Some(extent) = placed.extent() else {
+        return Vec::new();
+    };
+    let ctx = Ctx { doc, trace, m: measures, cfg };
+    let spans = spans::segment(doc, extent);
+    let mut out: Vec<Finding> = Vec::new();
+    // Claims first, then words outside flagged claims, then sentences.
+    let rank = |k: SpanKind| match k {
+        SpanKind::Citation => 0,
+        SpanKind::Number | SpanKind::Name | SpanKind::Claim => 1,
+        SpanKind::Word => 2,
+        SpanKind::Sentence => 3,
+    };
+    let mut ordered: Vec<&Span> = spans.iter().collect();
+    ordered.sort_by_key(|s| (rank(s.kind), s.range.start));
+    for span in ordered {
+        let st = spans::span_stats(span, &placed, measures);
+        if st.tokens.is_empty() {
+            continue;
+        }
+        let covered = |out: &[Finding]| {
+            out.iter()
+                .any(|f| f.kind != SpanKind::Sentence && spans::overlaps(&f.range, &span.range))
+        };
+        let f = match span.kind {
+            SpanKind::Citation | SpanKind::Number | SpanKind::Name | SpanKind::Claim => {
+                if covered(&out) {
+                    continue;
+                }
+                ctx.judge_claim(span, &st)
+            }
+            SpanKind::Word => {
+                if covered(&out) {
+                    continue;
+                }
+                ctx.judge_word(span, &st)
+            }
+            SpanKind::Sentence => ctx.judge_sentence(span, &st),
+        };
+        out.extend(f);
+    }
+    out.sort_by_key(|f| (f.range.start, f.range.end));
+    out
+}
+
+#[cfg(test)]
+#[path = "findings_tests.rs"]
+mod tests;
