@@ -4,9 +4,12 @@
 //! terminals, LSP or HTTP; the CLI and the language server are thin adapters over it.
 
 pub mod align;
+pub mod analysis;
 pub mod config;
 pub mod findings;
 pub mod measure;
 pub mod position;
+pub mod report;
+pub mod source;
 pub mod spans;
 pub mod trace;

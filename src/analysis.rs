@@ -1,0 +1,63 @@
+//! One document and its trace through the whole engine: align, measure, find.
+
+use crate::align::{align, Alignment};
+use crate::config::Config;
+use crate::findings::{self, Finding};
+use crate::measure::{self, SequenceMeasures, TokenMeasures, DEFAULT_VOCAB_SIZE};
+use crate::trace::Trace;
+
+#[derive(Debug, Clone)]
+pub struct Analysis {
+    pub alignment: Alignment,
+    pub measures: Vec<TokenMeasures>,
+    pub summary: SequenceMeasures,
+    pub findings: Vec<Finding>,
+    /// Tokens whose bytes were reconstructed from a lossy form.
+    pub lossy_tokens: usize,
+    /// Entries that stand for several tokens but carry the last one's logprob only.
+    pub merged_tokens: usize,
+    pub vocab_size: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum AnalysisError {
+    #[error(
+        "trace does not match this document: only {found} of {total} tokens ({pct}%) were found in the text (at least {min}% needed); is it the trace of another file?",
+        pct = (coverage * 100.0).round(), min = (min * 100.0).round()
+    )]
+    LowCoverage {
+        found: usize,
+        total: usize,
+        coverage: f64,
+        min: f64,
+    },
+}
+
+/// Analyse `doc` with `trace`. Fails only when the trace does not belong to the document.
+pub fn analyze(doc: &str, trace: &Trace, cfg: &Config) -> Result<Analysis, AnalysisError> {
+    let alignment = align(trace.tokens.iter().map(|t| t.bytes.as_slice()), doc);
+    if alignment.coverage() < cfg.min_coverage {
+        return Err(AnalysisError::LowCoverage {
+            found: alignment.aligned,
+            total: alignment.total,
+            coverage: alignment.coverage(),
+            min: cfg.min_coverage,
+        });
+    }
+    let vocab_size = cfg
+        .vocab_size
+        .or(trace.vocab_size.map(u64::from))
+        .unwrap_or(DEFAULT_VOCAB_SIZE);
+    let measures = measure::measure_tokens(trace, vocab_size);
+    let summary = measure::sequence_measures(&measures);
+    let findings = findings::find(doc, trace, &alignment.ranges, &measures, cfg);
+    Ok(Analysis {
+        lossy_tokens: trace.tokens.iter().filter(|t| t.lossy).count(),
+        merged_tokens: trace.tokens.iter().filter(|t| t.merged).count(),
+        alignment,
+        measures,
+        summary,
+        findings,
+        vocab_size,
+    })
+}

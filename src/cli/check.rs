@@ -1,0 +1,56 @@
+//! `hedge check`: findings of each document, as lines, JSON or SARIF, and an exit status.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use hedge::findings::Severity;
+use hedge::report::{human, json, sarif};
+
+use super::{fail, load, CheckArgs, FailOn, OutputFormat};
+
+fn threshold(f: FailOn) -> Option<Severity> {
+    match f {
+        FailOn::Error => Some(Severity::Error),
+        FailOn::Warning => Some(Severity::Warning),
+        FailOn::Information => Some(Severity::Information),
+        FailOn::Hint => Some(Severity::Hint),
+        FailOn::Never => None,
+    }
+}
+
+pub fn run(args: CheckArgs) -> ExitCode {
+    if args.trace.trace.is_some() && args.paths.len() > 1 {
+        return fail("--trace names the trace of one document; give one PATH, or use sidecars");
+    }
+    let mut reports = Vec::new();
+    let mut input_error = false;
+    for path in &args.paths {
+        match load::analyse_file(path, &args.trace) {
+            Ok(r) => reports.push(r),
+            Err(msg) => {
+                eprintln!("hedge: {msg}");
+                input_error = true;
+            }
+        }
+    }
+    let out = match args.format {
+        OutputFormat::Human => human::render(&reports),
+        OutputFormat::Json => json::render(&reports, args.tokens) + "\n",
+        OutputFormat::Sarif => sarif::render(&reports) + "\n",
+    };
+    let mut stdout = std::io::stdout().lock();
+    if stdout.write_all(out.as_bytes()).and_then(|_| stdout.flush()).is_err() {
+        return ExitCode::from(2);
+    }
+    if input_error {
+        return ExitCode::from(2);
+    }
+    let failing = threshold(args.fail_on).is_some_and(|min| {
+        reports.iter().any(|r| r.analysis.findings.iter().any(|f| f.severity >= min))
+    });
+    if failing {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
