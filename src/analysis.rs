@@ -31,6 +31,8 @@ pub enum AnalysisError {
         coverage: f64,
         min: f64,
     },
+    #[error("the trace has no usable logprobs: {reason}")]
+    NoData { reason: String },
 }
 
 /// Analyse `doc` with `trace`. Fails only when the trace does not belong to the document.
@@ -50,6 +52,26 @@ pub fn analyze(doc: &str, trace: &Trace, cfg: &Config) -> Result<Analysis, Analy
         .unwrap_or(DEFAULT_VOCAB_SIZE);
     let measures = measure::measure_tokens(trace, vocab_size);
     let summary = measure::sequence_measures(&measures);
+    if summary.scored_tokens == 0 {
+        let reason = if summary.sentinel_tokens > 0 {
+            format!(
+                "all {} tokens carry a placeholder (such as -9999) instead of a value",
+                summary.tokens
+            )
+        } else {
+            format!("none of its {} tokens has a logprob", summary.tokens)
+        };
+        return Err(AnalysisError::NoData { reason });
+    }
+    let all_certain = measures
+        .iter()
+        .all(|m| m.logprob == Some(0.0) && m.rank.is_none_or(|r| r == 1) && m.residual_mass.is_none_or(|r| r == 0.0));
+    if measures.len() > 1 && all_certain && trace.tokens.iter().all(|t| t.top.len() <= 1) {
+        // Some providers return 0 for every token when logprobs are not really supported.
+        return Err(AnalysisError::NoData {
+            reason: format!("every one of its {} tokens has logprob 0 (p = 100%), which no model produces; the provider probably does not support logprobs", summary.tokens),
+        });
+    }
     let findings = findings::find(doc, trace, &alignment.ranges, &measures, cfg);
     Ok(Analysis {
         lossy_tokens: trace.tokens.iter().filter(|t| t.lossy).count(),

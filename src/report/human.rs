@@ -52,10 +52,11 @@ pub fn summary_line(r: &FileReport) -> String {
     if s.sentinel_tokens > 0 {
         let _ = write!(line, ", {} below the listed alternatives", s.sentinel_tokens);
     }
+    let n = a.findings.len();
     let _ = write!(
         line,
-        "; {} findings ({} errors, {} warnings, {} information, {} hints)",
-        a.findings.len(),
+        "; {n} finding{} ({} errors, {} warnings, {} information, {} hints)",
+        if n == 1 { "" } else { "s" },
         count(Severity::Error),
         count(Severity::Warning),
         count(Severity::Information),

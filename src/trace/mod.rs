@@ -159,6 +159,8 @@ pub enum TraceError {
     Shape { format: TraceFormat, reason: String },
     #[error("the trace has no tokens")]
     Empty,
+    #[error("is an empty file")]
+    EmptyFile,
     #[error("is not UTF-8 text (byte {0} is invalid)")]
     NotUtf8(usize),
     #[error("is {size} bytes, over the {limit}-byte limit for traces (raise it with --max-trace-bytes)")]
@@ -176,6 +178,9 @@ pub fn parse_trace(data: &[u8], forced: Option<TraceFormat>) -> Result<Trace, Tr
     let data = data.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(data);
     if let Err(e) = std::str::from_utf8(data) {
         return Err(TraceError::NotUtf8(e.valid_up_to()));
+    }
+    if data.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(TraceError::EmptyFile);
     }
     let format = match forced {
         Some(f) => f,
