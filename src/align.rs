@@ -220,7 +220,10 @@ fn match_units(gu: &[Unit], du: &[Unit]) -> Vec<Option<usize>> {
     let deadline = Instant::now() + GAP_DEADLINE;
     // Walk the anchors in order, extending each to a maximal run and diffing the gaps.
     let (mut gi, mut di) = (0usize, 0usize);
-    for (ga, da) in anchors.into_iter().chain(std::iter::once((gk.len(), dk.len()))) {
+    for (ga, da) in anchors
+        .into_iter()
+        .chain(std::iter::once((gk.len(), dk.len())))
+    {
         if ga < gi || da < di {
             continue; // already covered by the previous run's extension
         }
@@ -244,9 +247,9 @@ fn unique_anchor_chain(gk: &[u64], dk: &[u64]) -> Vec<(usize, usize)> {
     let grams = |k: &[u64]| -> HashMap<u64, (u32, usize)> {
         let mut m: HashMap<u64, (u32, usize)> = HashMap::with_capacity(k.len());
         for (i, w) in k.windows(ANCHOR_N).enumerate() {
-            let h = w
-                .iter()
-                .fold(0xcbf2_9ce4_8422_2325u64, |h, &x| (h ^ x).wrapping_mul(0x100_0000_01B3));
+            let h = w.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &x| {
+                (h ^ x).wrapping_mul(0x100_0000_01B3)
+            });
             let e = m.entry(h).or_insert((0, i));
             e.0 += 1;
         }
@@ -350,7 +353,10 @@ fn drop_islands(gu: &[Unit], matched: &mut [Option<usize>]) {
         if at_edge_before || at_edge_after {
             continue;
         }
-        let words = gu[start..end].iter().filter(|u| u.class != Class::Space).count();
+        let words = gu[start..end]
+            .iter()
+            .filter(|u| u.class != Class::Space)
+            .count();
         if words < MIN_ISLAND_WORDS {
             matched[start..end].iter_mut().for_each(|m| *m = None);
         }
@@ -370,8 +376,8 @@ fn map_token(
     let last = gu.partition_point(|u| u.end < r.end);
     let (gf, gl) = (gu.get(first)?, gu.get(last)?);
     let df = matched[first]?;
-    for k in first..=last {
-        if matched[k]? != df + (k - first) {
+    for (k, m) in matched[first..=last].iter().enumerate() {
+        if (*m)? != df + k {
             return None;
         }
     }

@@ -63,9 +63,11 @@ pub fn analyze(doc: &str, trace: &Trace, cfg: &Config) -> Result<Analysis, Analy
         };
         return Err(AnalysisError::NoData { reason });
     }
-    let all_certain = measures
-        .iter()
-        .all(|m| m.logprob == Some(0.0) && m.rank.is_none_or(|r| r == 1) && m.residual_mass.is_none_or(|r| r == 0.0));
+    let all_certain = measures.iter().all(|m| {
+        m.logprob == Some(0.0)
+            && m.rank.is_none_or(|r| r == 1)
+            && m.residual_mass.is_none_or(|r| r == 0.0)
+    });
     if measures.len() > 1 && all_certain && trace.tokens.iter().all(|t| t.top.len() <= 1) {
         // Some providers return 0 for every token when logprobs are not really supported.
         return Err(AnalysisError::NoData {

@@ -139,7 +139,10 @@ mod tests {
 
     #[test]
     fn codes_and_severities() {
-        let c = Config::parse("disable = [\"uncertain-sentence\"]\n[severity]\noff-greedy = \"hint\"\n").unwrap();
+        let c = Config::parse(
+            "disable = [\"uncertain-sentence\"]\n[severity]\noff-greedy = \"hint\"\n",
+        )
+        .unwrap();
         assert!(!c.enabled(Code::UncertainSentence));
         assert_eq!(c.severity.get(&Code::OffGreedy), Some(&Severity::Hint));
     }

@@ -48,7 +48,9 @@ impl Code {
             Code::UncertainCitation => "A citation the model was unsure of; check that it exists.",
             Code::LowProbability => "Text the model gave a low probability as written.",
             Code::OffGreedy => "The model's own first choice was different here.",
-            Code::HighEntropy => "The model was spread over many continuations where this claim starts.",
+            Code::HighEntropy => {
+                "The model was spread over many continuations where this claim starts."
+            }
             Code::UncertainSentence => "A sentence with high perplexity overall.",
         }
     }
@@ -178,8 +180,16 @@ impl Ctx<'_> {
                 }
             }
             if let Some((alt, p)) = shown_alternatives(self.trace, w).into_iter().next() {
-                let verb = if tm.off_greedy { "preferred" } else { "next choice was" };
-                parts.push(format!("the model {verb} {} ({})", quoted(&alt), percent(p)));
+                let verb = if tm.off_greedy {
+                    "preferred"
+                } else {
+                    "next choice was"
+                };
+                parts.push(format!(
+                    "the model {verb} {} ({})",
+                    quoted(&alt),
+                    percent(p)
+                ));
             }
         }
         if let Some((_, e)) = st.max_entropy {
@@ -188,7 +198,13 @@ impl Ctx<'_> {
         parts.join("; ")
     }
 
-    fn finding(&self, span: &Span, st: &SpanStats, code: Code, severity: Severity) -> Option<Finding> {
+    fn finding(
+        &self,
+        span: &Span,
+        st: &SpanStats,
+        code: Code,
+        severity: Severity,
+    ) -> Option<Finding> {
         if !self.cfg.enabled(code) {
             return None;
         }
@@ -219,13 +235,19 @@ impl Ctx<'_> {
         let weakest = Self::weakest_p(st)?;
         if span.kind == SpanKind::Citation {
             let shaky = weakest < t.citation_p
-                || st.decision_entropy.is_some_and(|e| e.low > t.decision_entropy_bits);
+                || st
+                    .decision_entropy
+                    .is_some_and(|e| e.low > t.decision_entropy_bits);
             return shaky
                 .then(|| self.finding(span, st, Code::UncertainCitation, Severity::Warning))
                 .flatten();
         }
         if weakest < t.claim_p {
-            let sev = if weakest < t.claim_warning_p { Severity::Warning } else { Severity::Information };
+            let sev = if weakest < t.claim_warning_p {
+                Severity::Warning
+            } else {
+                Severity::Information
+            };
             return self.finding(span, st, Code::LowProbability, sev);
         }
         if let Some(w) = st.weakest {
@@ -234,7 +256,10 @@ impl Ctx<'_> {
                 return self.finding(span, st, Code::OffGreedy, Severity::Information);
             }
         }
-        if st.decision_entropy.is_some_and(|e| e.low > t.decision_entropy_bits) {
+        if st
+            .decision_entropy
+            .is_some_and(|e| e.low > t.decision_entropy_bits)
+        {
             return self.finding(span, st, Code::HighEntropy, Severity::Information);
         }
         None
@@ -244,14 +269,22 @@ impl Ctx<'_> {
         let t = &self.cfg.thresholds;
         let weakest = Self::weakest_p(st)?;
         if weakest < t.word_p {
-            let sev = if weakest < t.word_warning_p { Severity::Warning } else { Severity::Information };
+            let sev = if weakest < t.word_warning_p {
+                Severity::Warning
+            } else {
+                Severity::Information
+            };
             return self.finding(span, st, Code::LowProbability, sev);
         }
         None
     }
 
     fn judge_sentence(&self, span: &Span, st: &SpanStats) -> Option<Finding> {
-        let scored: Vec<f64> = st.tokens.iter().filter_map(|&i| self.m[i].logprob).collect();
+        let scored: Vec<f64> = st
+            .tokens
+            .iter()
+            .filter_map(|&i| self.m[i].logprob)
+            .collect();
         let ppl = crate::measure::perplexity(&scored)?;
         if scored.len() < 3 || ppl <= self.cfg.thresholds.sentence_perplexity {
             return None;
@@ -279,7 +312,12 @@ pub fn find(
     let Some(extent) = placed.extent() else {
         return Vec::new();
     };
-    let ctx = Ctx { doc, trace, m: measures, cfg };
+    let ctx = Ctx {
+        doc,
+        trace,
+        m: measures,
+        cfg,
+    };
     let spans = spans::segment(doc, extent);
     let mut out: Vec<Finding> = Vec::new();
     // Claims first, then words outside flagged claims, then sentences.

@@ -9,7 +9,11 @@ fn tok(text: &str, p: f64, alts: &[(&str, f64)]) -> Token {
         logprob: Some(p.ln()),
         top: alts
             .iter()
-            .map(|(t, q)| Alternative { bytes: t.as_bytes().to_vec(), logprob: q.ln(), id: None })
+            .map(|(t, q)| Alternative {
+                bytes: t.as_bytes().to_vec(),
+                logprob: q.ln(),
+                id: None,
+            })
             .collect(),
         ..Token::default()
     }
@@ -30,7 +34,16 @@ fn a_year_the_model_did_not_prefer() {
         tok(" was", 0.95, &[(" was", 0.95)]),
         tok(" published", 0.8, &[(" published", 0.8)]),
         tok(" in", 0.9, &[(" in", 0.9)]),
-        tok(" 2008", 0.03, &[(" 2012", 0.41), (" 2010", 0.2), ("<|im_end|>", 0.1), (" 2008", 0.03)]),
+        tok(
+            " 2008",
+            0.03,
+            &[
+                (" 2012", 0.41),
+                (" 2010", 0.2),
+                ("<|im_end|>", 0.1),
+                (" 2008", 0.03),
+            ],
+        ),
         tok(".", 0.9, &[(".", 0.9)]),
     ];
     let f = run(tokens, doc);

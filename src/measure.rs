@@ -60,7 +60,10 @@ pub struct SequenceMeasures {
 
 /// Shannon entropy in bits of a probability vector (terms with p = 0 contribute 0).
 pub fn entropy_bits(ps: &[f64]) -> f64 {
-    ps.iter().filter(|&&p| p > 0.0).map(|&p| -p * p.log2()).sum()
+    ps.iter()
+        .filter(|&&p| p > 0.0)
+        .map(|&p| -p * p.log2())
+        .sum()
 }
 
 /// Softmax of raw logits, computed stably.
@@ -90,7 +93,10 @@ pub fn entropy_interval(known: &[f64], cap: f64, unseen: f64) -> Interval {
     let h_k = entropy_bits(known);
     let r = (1.0 - known.iter().sum::<f64>()).max(0.0);
     if r <= 1e-12 {
-        return Interval { low: h_k, high: h_k };
+        return Interval {
+            low: h_k,
+            high: h_k,
+        };
     }
     let cap = cap.clamp(f64::MIN_POSITIVE, 1.0);
     let m = (r / cap).floor();
@@ -98,8 +104,15 @@ pub fn entropy_interval(known: &[f64], cap: f64, unseen: f64) -> Interval {
     let packed = if m > 0.0 { -m * cap * cap.log2() } else { 0.0 };
     let rest = if rho > 0.0 { -rho * rho.log2() } else { 0.0 };
     let low = h_k + packed + rest;
-    let high = if unseen >= 1.0 { h_k + r * (unseen / r).log2() } else { low };
-    Interval { low, high: high.max(low) }
+    let high = if unseen >= 1.0 {
+        h_k + r * (unseen / r).log2()
+    } else {
+        low
+    };
+    Interval {
+        low,
+        high: high.max(low),
+    }
 }
 
 /// Measures of one token. `vocab_size` bounds the number of unseen tokens.

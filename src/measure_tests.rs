@@ -40,8 +40,16 @@ fn entropy_reference() {
 #[test]
 fn perplexity_reference() {
     let ln = |ps: &[f64]| ps.iter().map(|p| p.ln()).collect::<Vec<_>>();
-    close(perplexity(&ln(&[0.92, 0.88, 0.91, 0.87, 0.90])).unwrap(), 1.1163, 1e-4);
-    close(perplexity(&ln(&[0.71, 0.43, 0.38, 0.52, 0.29])).unwrap(), 2.2460, 1e-4);
+    close(
+        perplexity(&ln(&[0.92, 0.88, 0.91, 0.87, 0.90])).unwrap(),
+        1.1163,
+        1e-4,
+    );
+    close(
+        perplexity(&ln(&[0.71, 0.43, 0.38, 0.52, 0.29])).unwrap(),
+        2.2460,
+        1e-4,
+    );
     assert_eq!(perplexity(&[]), None);
 }
 
@@ -65,12 +73,22 @@ fn entropy_interval_packs_and_spreads_the_residual() {
     close(e.low, 1.9609640474436842, 1e-9);
     close(e.high, 3.7532539863233207, 1e-9);
     let full = entropy_interval(&[0.5, 0.25, 0.25], 0.25, 10.0);
-    assert_eq!(full, Interval { low: 1.5, high: 1.5 });
+    assert_eq!(
+        full,
+        Interval {
+            low: 1.5,
+            high: 1.5
+        }
+    );
 }
 
 #[test]
 fn token_with_listed_alternatives() {
-    let t = token(" Paris", -0.4, vec![alt(" Paris", -0.4), alt(" Lyon", -1.7), alt(" Nice", -2.9)]);
+    let t = token(
+        " Paris",
+        -0.4,
+        vec![alt(" Paris", -0.4), alt(" Lyon", -1.7), alt(" Nice", -2.9)],
+    );
     let m = token_measures(&t, 50_000);
     close(m.p.unwrap(), (-0.4f64).exp(), 1e-15);
     close(m.surprisal_bits.unwrap(), 0.5770780163555854, 1e-12);
@@ -86,7 +104,11 @@ fn token_with_listed_alternatives() {
 
 #[test]
 fn off_greedy_rank_and_negative_margin() {
-    let t = token(" 2008", -2.0, vec![alt(" 2012", -0.9), alt(" 2008", -2.0), alt(" 2010", -2.5)]);
+    let t = token(
+        " 2008",
+        -2.0,
+        vec![alt(" 2012", -0.9), alt(" 2008", -2.0), alt(" 2010", -2.5)],
+    );
     let m = token_measures(&t, 50_000);
     assert_eq!(m.rank, Some(2));
     assert!(m.off_greedy);
@@ -101,7 +123,11 @@ fn chosen_outside_the_list_joins_the_known_set() {
     let m = token_measures(&t, 1000);
     assert_eq!(m.rank, Some(3));
     let known = [(-0.5f64).exp(), (-1.5f64).exp(), (-3.0f64).exp()];
-    close(m.residual_mass.unwrap(), 1.0 - known.iter().sum::<f64>(), 1e-12);
+    close(
+        m.residual_mass.unwrap(),
+        1.0 - known.iter().sum::<f64>(),
+        1e-12,
+    );
 }
 
 #[test]
@@ -135,7 +161,13 @@ fn sentinels_are_counted_not_averaged() {
 fn exact_entropy_from_a_full_distribution() {
     let mut t = token("x", -0.1, vec![alt("x", -0.1)]);
     t.entropy_bits = Some(0.75);
-    assert_eq!(token_measures(&t, 10).entropy_bits, Some(Interval { low: 0.75, high: 0.75 }));
+    assert_eq!(
+        token_measures(&t, 10).entropy_bits,
+        Some(Interval {
+            low: 0.75,
+            high: 0.75
+        })
+    );
 }
 
 /// The interval must contain the true entropy of every distribution consistent with the list.
@@ -151,14 +183,19 @@ fn interval_contains_the_true_entropy() {
     for _ in 0..200 {
         let v = 200;
         let a = 1.0 + 2.0 * next();
-        let logits: Vec<f64> = (0..v).map(|i| -a * ((i + 1) as f64).ln() + next()).collect();
+        let logits: Vec<f64> = (0..v)
+            .map(|i| -a * ((i + 1) as f64).ln() + next())
+            .collect();
         let mut p = softmax(&logits);
         p.sort_by(|x, y| y.total_cmp(x));
         let h = entropy_bits(&p);
         for k in [1usize, 5, 20] {
             let top = &p[..k];
             let e = entropy_interval(top, top[k - 1], (v - k) as f64);
-            assert!(e.low <= h + 1e-9 && h <= e.high + 1e-9, "k={k}: {h} not in {e:?}");
+            assert!(
+                e.low <= h + 1e-9 && h <= e.high + 1e-9,
+                "k={k}: {h} not in {e:?}"
+            );
         }
     }
 }

@@ -109,37 +109,63 @@ pub fn segment(doc: &str, region: Range<usize>) -> Vec<Span> {
     let mut claims: Vec<Span> = Vec::new();
     let entries = reference_entries(doc, start..end);
     for (_, r) in &entries {
-        claims.push(Span { kind: SpanKind::Citation, range: r.clone(), linked: None });
+        claims.push(Span {
+            kind: SpanKind::Citation,
+            range: r.clone(),
+            linked: None,
+        });
     }
     for re in CITATION.iter() {
         for m in re.find_iter(text) {
             let range = at(m.range());
-            if claims.iter().any(|c| c.kind == SpanKind::Citation && contains(&c.range, &range)) {
+            if claims
+                .iter()
+                .any(|c| c.kind == SpanKind::Citation && contains(&c.range, &range))
+            {
                 continue;
             }
-            let linked = bracket_number(m.as_str())
-                .and_then(|n| entries.iter().find(|(k, _)| *k == n).map(|(_, r)| r.clone()));
-            claims.push(Span { kind: SpanKind::Citation, range, linked });
+            let linked = bracket_number(m.as_str()).and_then(|n| {
+                entries
+                    .iter()
+                    .find(|(k, _)| *k == n)
+                    .map(|(_, r)| r.clone())
+            });
+            claims.push(Span {
+                kind: SpanKind::Citation,
+                range,
+                linked,
+            });
         }
     }
     let inside_citation = |r: &Range<usize>, claims: &[Span]| {
-        claims.iter().any(|c| c.kind == SpanKind::Citation && overlaps(&c.range, r))
+        claims
+            .iter()
+            .any(|c| c.kind == SpanKind::Citation && overlaps(&c.range, r))
     };
     let mut others = Vec::new();
     for m in QUOTED.find_iter(text) {
         if m.as_str().split_whitespace().count() >= 2 {
-            others.push(Span { kind: SpanKind::Claim, range: at(m.range()), linked: None });
+            others.push(Span {
+                kind: SpanKind::Claim,
+                range: at(m.range()),
+                linked: None,
+            });
         }
     }
     for m in NUMBER.find_iter(text) {
         if m.as_str().chars().any(|c| c.is_ascii_digit()) && is_word_edge(text, m.range()) {
-            others.push(Span { kind: SpanKind::Number, range: at(m.range()), linked: None });
+            others.push(Span {
+                kind: SpanKind::Number,
+                range: at(m.range()),
+                linked: None,
+            });
         }
     }
     for m in NAME.find_iter(text) {
         let s = m.as_str().trim_end_matches('.');
         let words: Vec<&str> = s.split_whitespace().collect();
-        let single_common = words.len() == 1 && (is_common_capitalised(words[0]) || words[0].len() < 2);
+        let single_common =
+            words.len() == 1 && (is_common_capitalised(words[0]) || words[0].len() < 2);
         let leading_common = words.len() > 1 && is_common_capitalised(words[0]);
         if single_common || s.len() < 2 {
             continue;
@@ -148,28 +174,44 @@ pub fn segment(doc: &str, region: Range<usize>) -> Vec<Span> {
         if leading_common {
             // "The Transformer" → "Transformer"
             r.start += words[0].len();
-            while doc.as_bytes().get(r.start).is_some_and(|b| b.is_ascii_whitespace()) {
+            while doc
+                .as_bytes()
+                .get(r.start)
+                .is_some_and(|b| b.is_ascii_whitespace())
+            {
                 r.start += 1;
             }
         }
-        others.push(Span { kind: SpanKind::Name, range: r, linked: None });
+        others.push(Span {
+            kind: SpanKind::Name,
+            range: r,
+            linked: None,
+        });
     }
     others.retain(|s| !inside_citation(&s.range, &claims));
     claims.extend(others);
 
     for (i, w) in text.split_word_bound_indices() {
         if w.chars().any(|c| c.is_alphanumeric()) {
-            spans.push(Span { kind: SpanKind::Word, range: at(i..i + w.len()), linked: None });
+            spans.push(Span {
+                kind: SpanKind::Word,
+                range: at(i..i + w.len()),
+                linked: None,
+            });
         }
     }
     for (i, s) in text.split_sentence_bound_indices() {
         let trimmed = s.trim_end();
         if trimmed.chars().any(|c| c.is_alphanumeric()) {
-            spans.push(Span { kind: SpanKind::Sentence, range: at(i..i + trimmed.len()), linked: None });
+            spans.push(Span {
+                kind: SpanKind::Sentence,
+                range: at(i..i + trimmed.len()),
+                linked: None,
+            });
         }
     }
     claims.extend(spans);
-    claims.sort_by(|a, b| (a.range.start, a.kind).cmp(&(b.range.start, b.kind)));
+    claims.sort_by_key(|s| (s.range.start, s.kind));
     claims.dedup_by(|a, b| a.range == b.range && a.kind == b.kind);
     claims
 }
@@ -215,7 +257,9 @@ fn reference_entries(doc: &str, region: Range<usize>) -> Vec<(u32, Range<usize>)
             .and_then(|m| m.as_str().parse().ok());
         let after_heading = heading.is_some_and(|h| r.start >= h);
         let bracketed = line.trim_start().starts_with('[') && number.is_some();
-        if (after_heading && (caps.is_some() || line.chars().any(|c| c.is_ascii_digit()))) || bracketed {
+        if (after_heading && (caps.is_some() || line.chars().any(|c| c.is_ascii_digit())))
+            || bracketed
+        {
             let lead = line.len() - line.trim_start().len();
             out.push((number.unwrap_or(0), r.start + lead..r.end));
         }

@@ -31,9 +31,15 @@ fn citations_of_every_shape() {
 fn numbered_citation_links_its_reference_entry() {
     let doc = "Transformers [2] changed NLP.\n\n## References\n\n[1] Smith, J. (2001). Old work.\n[2] Vaswani, A. et al. (2017). Attention Is All You Need.\n";
     let spans = segment(doc, 0..doc.len());
-    let bracket = spans.iter().find(|s| &doc[s.range.clone()] == "[2]").unwrap();
+    let bracket = spans
+        .iter()
+        .find(|s| &doc[s.range.clone()] == "[2]")
+        .unwrap();
     let linked = bracket.linked.clone().unwrap();
-    assert_eq!(&doc[linked], "[2] Vaswani, A. et al. (2017). Attention Is All You Need.");
+    assert_eq!(
+        &doc[linked],
+        "[2] Vaswani, A. et al. (2017). Attention Is All You Need."
+    );
     let entries: Vec<&str> = kinds(doc, SpanKind::Citation);
     assert!(entries.contains(&"[1] Smith, J. (2001). Old work."));
     // Names and numbers inside a citation are part of it, not separate claims.
@@ -43,7 +49,8 @@ fn numbered_citation_links_its_reference_entry() {
 
 #[test]
 fn numbers_dates_and_quantities() {
-    let doc = "It was released on March 3, 2019 with 175 billion parameters, 12% faster, in 2020-05-28.";
+    let doc =
+        "It was released on March 3, 2019 with 175 billion parameters, 12% faster, in 2020-05-28.";
     assert_eq!(
         kinds(doc, SpanKind::Number),
         vec!["March 3, 2019", "175 billion", "12%", "2020-05-28"]
@@ -53,20 +60,39 @@ fn numbers_dates_and_quantities() {
 #[test]
 fn names_skip_sentence_starters() {
     let doc = "The model was built by Ada Lovelace and Alan Turing at Bletchley Park. It worked.";
-    assert_eq!(kinds(doc, SpanKind::Name), vec!["Ada Lovelace", "Alan Turing", "Bletchley Park"]);
+    assert_eq!(
+        kinds(doc, SpanKind::Name),
+        vec!["Ada Lovelace", "Alan Turing", "Bletchley Park"]
+    );
 }
 
 #[test]
 fn quoted_titles_words_and_sentences() {
     let doc = "He wrote \"A Theory of Everything\" in one go. Then he slept.";
-    assert_eq!(kinds(doc, SpanKind::Claim), vec!["\"A Theory of Everything\""]);
-    assert_eq!(kinds(doc, SpanKind::Sentence), vec!["He wrote \"A Theory of Everything\" in one go.", "Then he slept."]);
+    assert_eq!(
+        kinds(doc, SpanKind::Claim),
+        vec!["\"A Theory of Everything\""]
+    );
+    assert_eq!(
+        kinds(doc, SpanKind::Sentence),
+        vec![
+            "He wrote \"A Theory of Everything\" in one go.",
+            "Then he slept."
+        ]
+    );
     assert_eq!(kinds(doc, SpanKind::Word).len(), 12);
 }
 
 #[test]
 fn placed_tokens_overlap_lookup() {
-    let ranges = vec![Some(0..3), None, Some(3..9), Some(9..12), Some(9..12), Some(12..15)];
+    let ranges = vec![
+        Some(0..3),
+        None,
+        Some(3..9),
+        Some(9..12),
+        Some(9..12),
+        Some(12..15),
+    ];
     let p = PlacedTokens::new(&ranges);
     assert_eq!(p.overlapping(&(4..10)).collect::<Vec<_>>(), vec![2, 3, 4]);
     assert_eq!(p.overlapping(&(12..13)).collect::<Vec<_>>(), vec![5]);

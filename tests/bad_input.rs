@@ -27,9 +27,18 @@ fn error_for(sidecar: &[u8]) -> String {
     assert!(!err.contains("panicked"), "{err}");
     assert_eq!(err.lines().count(), 1, "one line: {err}");
     // The document and the sidecar are as they were.
-    assert_eq!(std::fs::read_to_string(dir.path().join("doc.md")).unwrap(), DOC);
-    assert_eq!(std::fs::read(dir.path().join("doc.md.logprobs.json")).unwrap(), sidecar);
-    let prefix = format!("hedge: {}: ", dir.path().join("doc.md.logprobs.json").display());
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("doc.md")).unwrap(),
+        DOC
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("doc.md.logprobs.json")).unwrap(),
+        sidecar
+    );
+    let prefix = format!(
+        "hedge: {}: ",
+        dir.path().join("doc.md.logprobs.json").display()
+    );
     err.strip_prefix(&prefix)
         .unwrap_or_else(|| panic!("{err:?} does not start with {prefix:?}"))
         .trim_end()
@@ -43,7 +52,8 @@ fn chat(entries: &str) -> Vec<u8> {
 
 #[test]
 fn truncated_json() {
-    let full = chat(r#"{"token":"Marie","logprob":-0.1,"bytes":[77,97,114,105,101],"top_logprobs":[]}"#);
+    let full =
+        chat(r#"{"token":"Marie","logprob":-0.1,"bytes":[77,97,114,105,101],"top_logprobs":[]}"#);
     let e = error_for(&full[..full.len() - 7]);
     assert!(e.starts_with("not valid JSON: EOF while parsing"), "{e}");
     assert!(e.contains("line 1 column"), "{e}");
@@ -61,7 +71,10 @@ fn unknown_shape_lists_the_keys() {
 #[test]
 fn wrong_shape_for_a_known_format() {
     let e = error_for(br#"{"choices":[{"logprobs":{"content":[{"token":5}]}}]}"#);
-    assert!(e.starts_with("does not match the openai-chat format: "), "{e}");
+    assert!(
+        e.starts_with("does not match the openai-chat format: "),
+        "{e}"
+    );
 }
 
 #[test]
@@ -76,11 +89,18 @@ fn a_document_that_is_not_utf8() {
     let doc = dir.path().join("doc.md");
     std::fs::write(&doc, b"caf\xe9").unwrap();
     std::fs::write(dir.path().join("doc.md.logprobs.json"), chat("")).unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_hedge")).arg("check").arg(&doc).output().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_hedge"))
+        .arg("check")
+        .arg(&doc)
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert_eq!(
         String::from_utf8(o.stderr).unwrap(),
-        format!("hedge: {}: is not UTF-8 text (byte 3 is invalid)\n", doc.display())
+        format!(
+            "hedge: {}: is not UTF-8 text (byte 3 is invalid)\n",
+            doc.display()
+        )
     );
 }
 
@@ -93,16 +113,25 @@ fn empty_trace() {
 
 #[test]
 fn nan_is_not_json() {
-    let e = error_for(&chat(r#"{"token":"Marie","logprob":NaN,"bytes":[77,97,114,105,101],"top_logprobs":[]}"#));
+    let e = error_for(&chat(
+        r#"{"token":"Marie","logprob":NaN,"bytes":[77,97,114,105,101],"top_logprobs":[]}"#,
+    ));
     assert!(e.starts_with("not valid JSON"), "{e}");
 }
 
 #[test]
 fn only_sentinels() {
-    let words = ["Marie", " Curie", " was", " born", " in", " Warsaw", " in", " 1867", "."];
+    let words = [
+        "Marie", " Curie", " was", " born", " in", " Warsaw", " in", " 1867", ".",
+    ];
     let entries: Vec<String> = words
         .iter()
-        .map(|w| format!(r#"{{"token":"{w}","logprob":-9999.0,"bytes":{:?},"top_logprobs":[]}}"#, w.as_bytes()))
+        .map(|w| {
+            format!(
+                r#"{{"token":"{w}","logprob":-9999.0,"bytes":{:?},"top_logprobs":[]}}"#,
+                w.as_bytes()
+            )
+        })
         .collect();
     let e = error_for(&chat(&entries.join(",")));
     assert_eq!(

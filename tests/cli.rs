@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/docs").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/docs")
+        .join(name)
 }
 
 fn hedge(args: &[&str]) -> Output {
@@ -42,9 +44,18 @@ fn human_lines_name_the_uncertain_claims() {
 
 #[test]
 fn fail_on_sets_the_exit_status() {
-    assert_eq!(hedge(&["check", CURIE, "--fail-on", "never"]).status.code(), Some(0));
-    assert_eq!(hedge(&["check", CURIE, "--fail-on", "error"]).status.code(), Some(0));
-    assert_eq!(hedge(&["check", CURIE, "--fail-on", "hint"]).status.code(), Some(1));
+    assert_eq!(
+        hedge(&["check", CURIE, "--fail-on", "never"]).status.code(),
+        Some(0)
+    );
+    assert_eq!(
+        hedge(&["check", CURIE, "--fail-on", "error"]).status.code(),
+        Some(0)
+    );
+    assert_eq!(
+        hedge(&["check", CURIE, "--fail-on", "hint"]).status.code(),
+        Some(1)
+    );
 }
 
 #[test]
@@ -75,8 +86,14 @@ fn json_contract() {
     assert_eq!(first["text"], "1867");
     assert_eq!(first["byte_range"], serde_json::json!([84, 88]));
     assert_eq!(&doc[84..88], "1867");
-    assert_eq!(first["range"]["start"], serde_json::json!({"line": 4, "character": 34}));
-    assert_eq!(first["range"]["end"], serde_json::json!({"line": 4, "character": 38}));
+    assert_eq!(
+        first["range"]["start"],
+        serde_json::json!({"line": 4, "character": 34})
+    );
+    assert_eq!(
+        first["range"]["end"],
+        serde_json::json!({"line": 4, "character": 38})
+    );
     assert_eq!(findings[1]["code"], "uncertain-citation");
     assert_eq!(findings[1]["kind"], "citation");
 
@@ -84,8 +101,14 @@ fn json_contract() {
     let tokens = f["tokens"].as_array().unwrap();
     assert_eq!(tokens.len(), 36);
     let heart = doc.find('💙').unwrap();
-    assert_eq!(tokens[28]["byte_range"], serde_json::json!([heart, heart + 4]));
-    assert_eq!(tokens[29]["byte_range"], serde_json::json!([heart, heart + 4]));
+    assert_eq!(
+        tokens[28]["byte_range"],
+        serde_json::json!([heart, heart + 4])
+    );
+    assert_eq!(
+        tokens[29]["byte_range"],
+        serde_json::json!([heart, heart + 4])
+    );
     let t8 = &tokens[8];
     assert_eq!(t8["text"], "67");
     assert_eq!(t8["rank"], 3);
@@ -112,15 +135,26 @@ fn sarif_is_valid_and_read_by_a_real_consumer() {
     // sarif-tools, installed by .ci/run; required there, optional on a developer machine.
     let tool = std::env::var("HEDGE_SARIF_TOOL").ok();
     let Some(tool) = tool.filter(|t| Path::new(t).exists()) else {
-        assert!(std::env::var_os("CI").is_none(), "CI must provide HEDGE_SARIF_TOOL");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must provide HEDGE_SARIF_TOOL"
+        );
         return;
     };
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("hedge.sarif");
     std::fs::write(&file, &o.stdout).unwrap();
-    let out = Command::new(tool).arg("summary").arg(&file).output().unwrap();
+    let out = Command::new(tool)
+        .arg("summary")
+        .arg(&file)
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(text.contains("warning: 2"), "{text}");
     assert!(text.contains("low-probability"), "{text}");
 }
@@ -130,8 +164,12 @@ fn show_marks_low_probability_tokens_without_colour() {
     let o = hedge(&["show", CURIE]);
     assert_eq!(o.status.code(), Some(0));
     let out = stdout(&o);
-    assert!(out.contains("Marie Curie was born in Warsaw in 18[67]. She won"), "{out}");
-    assert!(out.contains("marked tokens: [text] 1–10%   [[text]] < 1% or below the listed alternatives"));
+    assert!(
+        out.contains("Marie Curie was born in Warsaw in 18[67]. She won"),
+        "{out}"
+    );
+    assert!(out
+        .contains("marked tokens: [text] 1–10%   [[text]] < 1% or below the listed alternatives"));
     assert!(!out.contains('\x1b'));
     let colored = hedge(&["show", CURIE, "--color", "always"]);
     assert!(stdout(&colored).contains("\x1b[31m67\x1b[0m"));
@@ -139,7 +177,12 @@ fn show_marks_low_probability_tokens_without_colour() {
 
 #[test]
 fn a_trace_of_another_document_is_refused() {
-    let o = hedge(&["check", "tests/fixtures/docs/unrelated.md", "--trace", "tests/fixtures/docs/curie.md.logprobs.json"]);
+    let o = hedge(&[
+        "check",
+        "tests/fixtures/docs/unrelated.md",
+        "--trace",
+        "tests/fixtures/docs/curie.md.logprobs.json",
+    ]);
     assert_eq!(o.status.code(), Some(2));
     assert_eq!(stdout(&o), "");
     assert_eq!(
@@ -162,7 +205,11 @@ fn a_document_without_a_trace_says_where_it_looked() {
 fn usage_errors_exit_2() {
     let o = hedge(&["check", CURIE, "--trace-format", "nope"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("unknown trace format `nope`; one of: native, openai-chat"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("unknown trace format `nope`; one of: native, openai-chat"),
+        "{}",
+        stderr(&o)
+    );
     let o = hedge(&["check", CURIE, CURIE, "--trace", "x.json"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--trace names the trace of one document"));
@@ -173,15 +220,35 @@ fn usage_errors_exit_2() {
 fn settings_file_changes_thresholds() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(fixture("curie.md"), dir.path().join("curie.md")).unwrap();
-    std::fs::copy(fixture("curie.md.logprobs.json"), dir.path().join("curie.md.logprobs.json")).unwrap();
-    std::fs::write(dir.path().join("hedge.toml"), "disable = [\"uncertain-citation\"]\n[thresholds]\nclaim-p = 0.01\n").unwrap();
+    std::fs::copy(
+        fixture("curie.md.logprobs.json"),
+        dir.path().join("curie.md.logprobs.json"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("hedge.toml"),
+        "disable = [\"uncertain-citation\"]\n[thresholds]\nclaim-p = 0.01\n",
+    )
+    .unwrap();
     let doc = dir.path().join("curie.md");
     let o = hedge(&["check", doc.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
-    assert!(stdout(&o).contains(":5:35: information[off-greedy]: \"1867\""), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains(":5:35: information[off-greedy]: \"1867\""),
+        "{}",
+        stdout(&o)
+    );
     assert!(stdout(&o).contains("; 1 finding (0 errors, 0 warnings, 1 information, 0 hints)"));
-    std::fs::write(dir.path().join("hedge.toml"), "[thresholds]\nclaim_p = 0.01\n").unwrap();
+    std::fs::write(
+        dir.path().join("hedge.toml"),
+        "[thresholds]\nclaim_p = 0.01\n",
+    )
+    .unwrap();
     let o = hedge(&["check", doc.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("hedge.toml: unknown field `claim_p`"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("hedge.toml: unknown field `claim_p`"),
+        "{}",
+        stderr(&o)
+    );
 }

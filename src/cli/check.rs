@@ -39,14 +39,20 @@ pub fn run(args: CheckArgs) -> ExitCode {
         OutputFormat::Sarif => sarif::render(&reports) + "\n",
     };
     let mut stdout = std::io::stdout().lock();
-    if stdout.write_all(out.as_bytes()).and_then(|_| stdout.flush()).is_err() {
+    if stdout
+        .write_all(out.as_bytes())
+        .and_then(|_| stdout.flush())
+        .is_err()
+    {
         return ExitCode::from(2);
     }
     if input_error {
         return ExitCode::from(2);
     }
     let failing = threshold(args.fail_on).is_some_and(|min| {
-        reports.iter().any(|r| r.analysis.findings.iter().any(|f| f.severity >= min))
+        reports
+            .iter()
+            .any(|r| r.analysis.findings.iter().any(|f| f.severity >= min))
     });
     if failing {
         ExitCode::from(1)

@@ -26,7 +26,10 @@ pub fn run(args: ConvertArgs) -> ExitCode {
             .open(path)
             .and_then(|mut f| f.write_all(&buf))
             .map_err(|e| format!("{}: {e}", path.display())),
-        None => std::io::stdout().lock().write_all(&buf).map_err(|e| e.to_string()),
+        None => std::io::stdout()
+            .lock()
+            .write_all(&buf)
+            .map_err(|e| e.to_string()),
     };
     match written {
         Ok(()) => ExitCode::SUCCESS,

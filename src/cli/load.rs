@@ -19,7 +19,10 @@ pub fn config_for(doc: &Path, args: &TraceArgs) -> Result<Config, String> {
     } else if let Some(path) = &args.config {
         Config::load(path)?
     } else {
-        let dir = doc.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let dir = doc
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
         match Config::find(&dir) {
             Some(p) => Config::load(&p)?,

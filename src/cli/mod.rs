@@ -17,7 +17,9 @@ use hedge::trace::TraceFormat;
 /// unsure of.
 #[derive(Parser)]
 #[command(name = "hedge", version, about, long_about = None, propagate_version = true)]
-#[command(after_help = "Exit status of `check`: 0 nothing at or above --fail-on, 1 findings at or above it, 2 usage or input error.\nSettings: hedge.toml (nearest in the document's directory or above) or --config; see the README.")]
+#[command(
+    after_help = "Exit status of `check`: 0 nothing at or above --fail-on, 1 findings at or above it, 2 usage or input error.\nSettings: hedge.toml (nearest in the document's directory or above) or --config; see the README."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

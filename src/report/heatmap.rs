@@ -7,7 +7,12 @@ pub const BUCKETS: [(f64, &str, (&str, &str), &str); 4] = [
     (0.5, "\x1b[32m", ("", ""), "p ≥ 50%"),
     (0.1, "\x1b[33m", ("", ""), "10–50%"),
     (0.01, "\x1b[31m", ("[", "]"), "1–10%"),
-    (0.0, "\x1b[1;35m", ("[[", "]]"), "< 1% or below the listed alternatives"),
+    (
+        0.0,
+        "\x1b[1;35m",
+        ("[[", "]]"),
+        "< 1% or below the listed alternatives",
+    ),
 ];
 
 fn bucket(p: Option<f64>, sentinel: bool) -> Option<usize> {
@@ -73,6 +78,10 @@ pub fn legend(color: bool) -> String {
             parts.push(format!("{open}text{close} {label}"));
         }
     }
-    let head = if color { "token probability:" } else { "marked tokens:" };
+    let head = if color {
+        "token probability:"
+    } else {
+        "marked tokens:"
+    };
     format!("{head} {}\n", parts.join("   "))
 }

@@ -50,7 +50,11 @@ pub fn summary_line(r: &FileReport) -> String {
         let _ = write!(line, ", mean entropy {:.2}–{:.2} bits", e.low, e.high);
     }
     if s.sentinel_tokens > 0 {
-        let _ = write!(line, ", {} below the listed alternatives", s.sentinel_tokens);
+        let _ = write!(
+            line,
+            ", {} below the listed alternatives",
+            s.sentinel_tokens
+        );
     }
     let n = a.findings.len();
     let _ = write!(

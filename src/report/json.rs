@@ -114,7 +114,10 @@ pub fn file(r: &FileReport, with_tokens: bool) -> JsonFile<'_> {
                 top: t
                     .top
                     .iter()
-                    .map(|alt| JsonAlternative { text: alt.text(), logprob: alt.logprob })
+                    .map(|alt| JsonAlternative {
+                        text: alt.text(),
+                        logprob: alt.logprob,
+                    })
                     .collect(),
             })
             .collect()
@@ -149,6 +152,8 @@ pub fn file(r: &FileReport, with_tokens: bool) -> JsonFile<'_> {
 }
 
 pub fn render(reports: &[FileReport], with_tokens: bool) -> String {
-    let report = JsonReport { files: reports.iter().map(|r| file(r, with_tokens)).collect() };
+    let report = JsonReport {
+        files: reports.iter().map(|r| file(r, with_tokens)).collect(),
+    };
     serde_json::to_string_pretty(&report).expect("report serialises")
 }

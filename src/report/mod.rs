@@ -20,9 +20,22 @@ pub struct FileReport {
 }
 
 impl FileReport {
-    pub fn new(path: String, trace_path: String, doc: String, trace: Trace, analysis: Analysis) -> FileReport {
+    pub fn new(
+        path: String,
+        trace_path: String,
+        doc: String,
+        trace: Trace,
+        analysis: Analysis,
+    ) -> FileReport {
         let lines = LineIndex::new(&doc);
-        FileReport { path, trace_path, doc, trace, analysis, lines }
+        FileReport {
+            path,
+            trace_path,
+            doc,
+            trace,
+            analysis,
+            lines,
+        }
     }
 
     pub fn position(&self, offset: usize, enc: Encoding) -> Position {

@@ -5,6 +5,7 @@
 //! and alternatives.
 
 pub mod detect;
+mod lines;
 pub mod llamacpp;
 pub mod native;
 pub mod openai_chat;
@@ -163,7 +164,9 @@ pub enum TraceError {
     EmptyFile,
     #[error("is not UTF-8 text (byte {0} is invalid)")]
     NotUtf8(usize),
-    #[error("is {size} bytes, over the {limit}-byte limit for traces (raise it with --max-trace-bytes)")]
+    #[error(
+        "is {size} bytes, over the {limit}-byte limit for traces (raise it with --max-trace-bytes)"
+    )]
     TooLarge { size: u64, limit: u64 },
     #[error("cannot be read: {0}")]
     Io(String),

@@ -114,7 +114,9 @@ fn hex_byte(h: Option<&[u8]>) -> Option<u8> {
 /// GPT-2's byte-to-unicode table, inverted: the printable character that stands for each byte.
 fn gpt2_char_to_byte(c: char) -> Option<u8> {
     let cp = c as u32;
-    let printable = |b: u32| (0x21..=0x7E).contains(&b) || (0xA1..=0xAC).contains(&b) || (0xAE..=0xFF).contains(&b);
+    let printable = |b: u32| {
+        (0x21..=0x7E).contains(&b) || (0xA1..=0xAC).contains(&b) || (0xAE..=0xFF).contains(&b)
+    };
     if printable(cp) {
         return Some(cp as u8);
     }
@@ -162,15 +164,30 @@ mod tests {
         assert_eq!(gpt2_piece_bytes("Ċ"), Some(b"\n".to_vec()));
         // "é" in GPT-2 pieces is the two characters Ã© (bytes C3 A9).
         assert_eq!(gpt2_piece_bytes("Ã©"), Some("é".as_bytes().to_vec()));
-        assert_eq!(token_bytes("▁Paris", PieceStyle::SentencePiece).0, b" Paris".to_vec());
-        assert_eq!(token_bytes("<0xF0>", PieceStyle::SentencePiece).0, vec![0xF0]);
-        assert_eq!(token_bytes("\u{FFFD}", PieceStyle::Text), ("\u{FFFD}".as_bytes().to_vec(), true));
+        assert_eq!(
+            token_bytes("▁Paris", PieceStyle::SentencePiece).0,
+            b" Paris".to_vec()
+        );
+        assert_eq!(
+            token_bytes("<0xF0>", PieceStyle::SentencePiece).0,
+            vec![0xF0]
+        );
+        assert_eq!(
+            token_bytes("\u{FFFD}", PieceStyle::Text),
+            ("\u{FFFD}".as_bytes().to_vec(), true)
+        );
     }
 
     #[test]
     fn piece_style_needs_evidence() {
-        assert_eq!(detect_piece_style(["Ġthe", "Ġcat", "Ġsat"]), PieceStyle::Gpt2Bytes);
-        assert_eq!(detect_piece_style(["▁the", "▁cat", "s"]), PieceStyle::SentencePiece);
+        assert_eq!(
+            detect_piece_style(["Ġthe", "Ġcat", "Ġsat"]),
+            PieceStyle::Gpt2Bytes
+        );
+        assert_eq!(
+            detect_piece_style(["▁the", "▁cat", "s"]),
+            PieceStyle::SentencePiece
+        );
         assert_eq!(detect_piece_style([" the", "Ġ", " cat"]), PieceStyle::Text);
         assert_eq!(detect_piece_style(["The", " cat"]), PieceStyle::Text);
     }
