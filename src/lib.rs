@@ -10,6 +10,7 @@ pub mod findings;
 pub mod measure;
 pub mod position;
 pub mod report;
+pub mod server;
 pub mod source;
 pub mod spans;
 pub mod trace;

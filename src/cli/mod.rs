@@ -33,6 +33,8 @@ pub enum Command {
     Show(ShowArgs),
     /// Convert a trace in any supported format to hedge's native JSONL.
     Convert(ConvertArgs),
+    /// Run the language server on standard input and output (for editors).
+    Lsp,
 }
 
 /// How to find and read a document's trace (shared by check and show).
@@ -159,5 +161,17 @@ pub fn run() -> ExitCode {
         Command::Check(a) => check::run(a),
         Command::Show(a) => show::run(a),
         Command::Convert(a) => convert::run(a),
+        Command::Lsp => {
+            let rt = match tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => return fail(format!("cannot start the server: {e}")),
+            };
+            rt.block_on(hedge::server::run_stdio());
+            ExitCode::SUCCESS
+        }
     }
 }

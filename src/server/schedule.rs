@@ -1,0 +1,176 @@
+//! Analysis off the handlers: find and read the trace, run the engine, store the result if the
+//! document is still at the version it was started for, and publish.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tower_lsp_server::ls_types::{ProgressToken, Uri};
+use tower_lsp_server::Client;
+
+use crate::analysis::{analyze, AnalysisError};
+
+use super::documents::{Live, TraceStatus};
+use super::settings::Settings;
+use super::state::State;
+
+/// Pause after the last edit before the document is re-aligned with its trace.
+pub const DEBOUNCE: Duration = Duration::from_millis(250);
+/// Work that takes longer than this shows progress in clients that support it.
+const PROGRESS_AFTER: Duration = Duration::from_millis(200);
+
+pub struct Outcome {
+    status: TraceStatus,
+    live: Option<Live>,
+    trace_path: Option<PathBuf>,
+}
+
+/// The sidecar of a document under the configured suffixes.
+pub fn sidecar_of(path: &Path, settings: &Settings) -> Option<PathBuf> {
+    settings.sidecar_suffixes.iter().find_map(|s| {
+        let mut name = path.as_os_str().to_owned();
+        name.push(s);
+        let p = PathBuf::from(name);
+        p.is_file().then_some(p)
+    })
+}
+
+fn run_engine(state: &State, path: Option<&Path>, text: &str, settings: &Settings) -> Outcome {
+    let none = |status| Outcome {
+        status,
+        live: None,
+        trace_path: None,
+    };
+    if text.len() > settings.max_document_bytes {
+        return none(TraceStatus::Error {
+            code: "document-too-large",
+            message: format!(
+                "hedge skipped this document: {} bytes is over maxDocumentBytes ({})",
+                text.len(),
+                settings.max_document_bytes
+            ),
+        });
+    }
+    let Some(trace_path) = path.and_then(|p| sidecar_of(p, settings)) else {
+        return none(TraceStatus::None);
+    };
+    let shown = trace_path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let trace = match state.traces.load(&trace_path) {
+        Ok(t) => t,
+        Err(e) => {
+            return Outcome {
+                status: TraceStatus::Error {
+                    code: "trace-error",
+                    message: format!("hedge: {shown}: {e}"),
+                },
+                live: None,
+                trace_path: Some(trace_path),
+            }
+        }
+    };
+    match analyze(text, &trace, &settings.engine) {
+        Ok(a) => Outcome {
+            status: TraceStatus::Ready,
+            live: Some(Live {
+                tokens: a.alignment.ranges.clone(),
+                findings: a.findings.clone(),
+                trace,
+                analysis: Arc::new(a),
+            }),
+            trace_path: Some(trace_path),
+        },
+        Err(e) => {
+            let code = match e {
+                AnalysisError::LowCoverage { .. } => "trace-mismatch",
+                AnalysisError::NoData { .. } => "trace-error",
+            };
+            Outcome {
+                status: TraceStatus::Error {
+                    code,
+                    message: format!("hedge: {shown}: {e}"),
+                },
+                live: None,
+                trace_path: Some(trace_path),
+            }
+        }
+    }
+}
+
+/// Analyse a document in the background (after `delay`, if any), then publish. Stale work —
+/// the document changed or closed meanwhile — is dropped.
+pub fn schedule(client: Client, state: Arc<State>, uri: Uri, delay: Option<Duration>) {
+    let Some(version) = state.docs.get(&uri).map(|d| d.version) else {
+        return;
+    };
+    tokio::spawn(async move {
+        if let Some(d) = delay {
+            tokio::time::sleep(d).await;
+        }
+        let Some((text, path)) = state
+            .docs
+            .get(&uri)
+            .filter(|d| d.version == version)
+            .map(|d| (d.text(), d.path.clone()))
+        else {
+            return;
+        };
+        let settings = state.settings();
+        let st = state.clone();
+        let mut job =
+            tokio::task::spawn_blocking(move || run_engine(&st, path.as_deref(), &text, &settings));
+        let outcome = tokio::select! {
+            r = &mut job => r,
+            _ = tokio::time::sleep(PROGRESS_AFTER) => {
+                let progress = begin_progress(&client, &state, &uri).await;
+                let r = job.await;
+                if let Some(p) = progress {
+                    p.finish().await;
+                }
+                r
+            }
+        };
+        let Ok(outcome) = outcome else { return };
+        {
+            let Some(mut doc) = state.docs.get_mut(&uri) else {
+                return;
+            };
+            if doc.version != version {
+                return;
+            }
+            doc.status = outcome.status;
+            doc.live = outcome.live;
+            doc.trace_path = outcome.trace_path;
+        }
+        super::diagnostics::publish(&client, &state, &uri).await;
+    });
+}
+
+async fn begin_progress(
+    client: &Client,
+    state: &State,
+    uri: &Uri,
+) -> Option<
+    tower_lsp_server::OngoingProgress<
+        tower_lsp_server::Unbounded,
+        tower_lsp_server::NotCancellable,
+    >,
+> {
+    if !state.caps().work_done_progress || !state.is_initialized() {
+        return None;
+    }
+    let n = state.progress_ids.fetch_add(1, Ordering::SeqCst);
+    let token = ProgressToken::String(format!("hedge/analyse/{n}"));
+    client.create_work_done_progress(token.clone()).await.ok()?;
+    let name = uri.as_str().rsplit('/').next().unwrap_or("").to_string();
+    Some(
+        client
+            .progress(token, "hedge")
+            .with_message(format!("analysing {name}"))
+            .begin()
+            .await,
+    )
+}

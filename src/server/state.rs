@@ -1,0 +1,106 @@
+//! Shared server state: documents, settings, what the client can do, caches.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::SystemTime;
+
+use dashmap::DashMap;
+use tower_lsp_server::ls_types::Uri;
+
+use crate::position::Encoding;
+use crate::trace::{read_trace_file, Trace, TraceError, DEFAULT_MAX_TRACE_BYTES};
+
+use super::dismissals::Dismissals;
+use super::documents::Document;
+use super::settings::Settings;
+
+/// What the client said it supports, read once at `initialize`.
+#[derive(Debug, Clone, Default)]
+pub struct ClientCaps {
+    pub work_done_progress: bool,
+    pub watched_files_dynamic: bool,
+    pub configuration: bool,
+    pub semantic_tokens_refresh: bool,
+}
+
+pub struct State {
+    pub docs: DashMap<Uri, Document>,
+    pub settings: RwLock<Settings>,
+    pub encoding: RwLock<Encoding>,
+    pub caps: RwLock<ClientCaps>,
+    pub initialized: AtomicBool,
+    pub dismissals: Dismissals,
+    pub traces: TraceCache,
+    /// A settings problem found before the client could be told (shown at `initialized`).
+    pub pending_warning: Mutex<Option<String>>,
+    pub progress_ids: AtomicU32,
+}
+
+impl State {
+    pub fn new(dismissals: Dismissals) -> State {
+        State {
+            docs: DashMap::new(),
+            settings: RwLock::new(Settings::default()),
+            encoding: RwLock::new(Encoding::Utf16),
+            caps: RwLock::new(ClientCaps::default()),
+            initialized: AtomicBool::new(false),
+            dismissals,
+            traces: TraceCache::default(),
+            pending_warning: Mutex::new(None),
+            progress_ids: AtomicU32::new(0),
+        }
+    }
+
+    pub fn settings(&self) -> Settings {
+        self.settings.read().expect("settings lock").clone()
+    }
+
+    pub fn encoding(&self) -> Encoding {
+        *self.encoding.read().expect("encoding lock")
+    }
+
+    pub fn caps(&self) -> ClientCaps {
+        self.caps.read().expect("caps lock").clone()
+    }
+
+    pub fn is_initialized(&self) -> bool {
+        self.initialized.load(Ordering::SeqCst)
+    }
+}
+
+/// Parsed traces by path, reused while the file's size and modification time are unchanged, so
+/// re-opening a document does not parse its sidecar again.
+#[derive(Default)]
+pub struct TraceCache {
+    entries: Mutex<HashMap<PathBuf, (SystemTime, u64, Arc<Trace>)>>,
+}
+
+const CACHE_ENTRIES: usize = 16;
+
+impl TraceCache {
+    pub fn load(&self, path: &Path) -> Result<Arc<Trace>, TraceError> {
+        let meta = std::fs::metadata(path).map_err(|e| TraceError::Io(e.to_string()))?;
+        let stamp = (
+            meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+            meta.len(),
+        );
+        if let Some((m, l, t)) = self.entries.lock().expect("cache lock").get(path) {
+            if (*m, *l) == stamp {
+                return Ok(t.clone());
+            }
+        }
+        let trace = Arc::new(read_trace_file(path, None, DEFAULT_MAX_TRACE_BYTES)?);
+        let mut entries = self.entries.lock().expect("cache lock");
+        if entries.len() >= CACHE_ENTRIES {
+            entries.clear();
+        }
+        entries.insert(path.to_path_buf(), (stamp.0, stamp.1, trace.clone()));
+        Ok(trace)
+    }
+
+    pub fn forget(&self, path: &Path) {
+        self.entries.lock().expect("cache lock").remove(path);
+    }
+}
