@@ -152,9 +152,43 @@ pub fn shown_alternatives(trace: &Trace, i: usize) -> Vec<(String, f64)> {
     out
 }
 
+/// What a span would read with the model's alternative in place of one of its tokens:
+/// "1867" with "68" for "67" reads "1868". When the token is only part of a word (a name cut into
+/// pieces), the rest of the word would not have followed, so the piece is shown with "…".
+pub fn alternative_in_span(
+    doc: &str,
+    span: &Range<usize>,
+    token: &Range<usize>,
+    alt: &str,
+) -> String {
+    let start = token.start.max(span.start);
+    let end = token.end.min(span.end);
+    if start >= end || !doc.is_char_boundary(start) || !doc.is_char_boundary(end) {
+        return alt.trim().to_string();
+    }
+    let alt = if token.start < span.start {
+        alt.trim_start()
+    } else {
+        alt
+    };
+    let word_char = |c: Option<char>| c.is_some_and(|c| c.is_alphabetic());
+    let cuts_word = word_char(doc[..start].chars().next_back()) && word_char(alt.chars().next())
+        || word_char(doc[end..].chars().next()) && word_char(alt.chars().next_back());
+    if cuts_word {
+        return format!("{}…", alt.trim());
+    }
+    let composed = format!("{}{}{}", &doc[span.start..start], alt, &doc[end..span.end]);
+    if composed.chars().count() > 40 {
+        alt.trim().to_string()
+    } else {
+        composed.trim().to_string()
+    }
+}
+
 struct Ctx<'a> {
     doc: &'a str,
     trace: &'a Trace,
+    ranges: &'a [Option<Range<usize>>],
     m: &'a [TokenMeasures],
     cfg: &'a Config,
 }
@@ -184,6 +218,10 @@ impl Ctx<'_> {
                     "preferred"
                 } else {
                     "next choice was"
+                };
+                let alt = match &self.ranges[w] {
+                    Some(tr) => alternative_in_span(self.doc, &span.range, tr, &alt),
+                    None => alt,
                 };
                 parts.push(format!(
                     "the model {verb} {} ({})",
@@ -315,6 +353,7 @@ pub fn find(
     let ctx = Ctx {
         doc,
         trace,
+        ranges,
         m: measures,
         cfg,
     };

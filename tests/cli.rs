@@ -35,8 +35,8 @@ fn human_lines_name_the_uncertain_claims() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert_eq!(
         stdout(&o),
-        "tests/fixtures/docs/curie.md:5:35: warning[low-probability]: \"1867\": 3% likely as written; weakest token \"67\" at 3%; the model preferred \"68\" (41%); entropy 3.0–8.2 bits\n\
-         tests/fixtures/docs/curie.md:5:84: warning[uncertain-citation]: \"(Becquerel et al., 1903)\": 8% likely as written; weakest token \"Bec\" at 20%; the model preferred \"Cur\" (30%); entropy 2.4–8.2 bits\n\
+        "tests/fixtures/docs/curie.md:5:35: warning[low-probability]: \"1867\": 3% likely as written; weakest token \"67\" at 3%; the model preferred \"1868\" (41%); entropy 3.0–8.2 bits\n\
+         tests/fixtures/docs/curie.md:5:84: warning[uncertain-citation]: \"(Becquerel et al., 1903)\": 8% likely as written; weakest token \"Bec\" at 20%; the model preferred \"Cur…\" (30%); entropy 2.4–8.2 bits\n\
          tests/fixtures/docs/curie.md: 36 tokens, 36 placed (100%), trace tests/fixtures/docs/curie.md.logprobs.json (openai-chat); perplexity 1.27, mean surprisal 0.35 bits, mean entropy 0.57–2.40 bits; 2 findings (0 errors, 2 warnings, 0 information, 0 hints)\n"
     );
     assert_eq!(stderr(&o), "");

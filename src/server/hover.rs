@@ -84,6 +84,10 @@ pub fn hover_markdown(doc: &Document, offset: usize) -> Option<(String, Range<us
         percent(joint.exp())
     );
     if let Some((alt, p)) = shown_alternatives(trace, weakest).first() {
+        let alt = match &live.tokens[weakest] {
+            Some(tr) => crate::findings::alternative_in_span(&text, &span, tr, alt),
+            None => alt.clone(),
+        };
         if m[weakest].off_greedy {
             let _ = write!(out, " and preferred “{alt}” ({})", percent(*p));
         } else {

@@ -448,17 +448,24 @@ impl LanguageServer for Backend {
     }
 }
 
-/// A service for the real server and for in-process tests.
+/// A service for the real server and for in-process tests (which also get the state, to
+/// compare the server's copy of a document with theirs).
 pub fn service(
     dismissals: dismissals::Dismissals,
-) -> (LspService<Backend>, tower_lsp_server::ClientSocket) {
+) -> (
+    LspService<Backend>,
+    tower_lsp_server::ClientSocket,
+    Arc<State>,
+) {
     let state = Arc::new(State::new(dismissals));
-    LspService::new(move |client| Backend::new(client, state))
+    let shared = state.clone();
+    let (service, socket) = LspService::new(move |client| Backend::new(client, state.clone()));
+    (service, socket, shared)
 }
 
 /// Serve LSP over stdin/stdout until the client exits.
 pub async fn run_stdio() {
-    let (service, socket) = service(dismissals::Dismissals::load(dismissals::default_path()));
+    let (service, socket, _) = service(dismissals::Dismissals::load(dismissals::default_path()));
     Server::new(tokio::io::stdin(), tokio::io::stdout(), socket)
         .serve(service)
         .await;

@@ -93,7 +93,9 @@ mod tests {
         assert_eq!(position(&rope, 5, Encoding::Utf8), Position::new(0, 5));
         assert_eq!(offset(&rope, Position::new(0, 3), Encoding::Utf16), 5);
         assert_eq!(offset(&rope, Position::new(1, 1), Encoding::Utf16), 11);
-        assert_eq!(offset(&rope, Position::new(1, 1), Encoding::Utf8), 11);
+        assert_eq!(offset(&rope, Position::new(1, 3), Encoding::Utf8), 11);
+        // Inside a character (UTF-8 unit 1 of 日): rounds down to its start.
+        assert_eq!(offset(&rope, Position::new(1, 1), Encoding::Utf8), 8);
         // U+2028 is not a line break for LSP.
         assert_eq!(rope.len_lines(), 3);
         assert_eq!(
