@@ -74,8 +74,11 @@ impl State {
 /// re-opening a document does not parse its sidecar again.
 #[derive(Default)]
 pub struct TraceCache {
-    entries: Mutex<HashMap<PathBuf, (SystemTime, u64, Arc<Trace>)>>,
+    entries: Mutex<HashMap<PathBuf, Cached>>,
 }
+
+/// A parsed trace with the modification time and size of the file it came from.
+type Cached = (SystemTime, u64, Arc<Trace>);
 
 const CACHE_ENTRIES: usize = 16;
 
