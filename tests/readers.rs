@@ -558,6 +558,7 @@ fn native_write_then_read_round_trips() {
         stated_text: Some("💙\u{0}".into()),
         stated_token_count: Some(9),
         model: Some("m\"x".into()),
+        prompt_tokens: 0,
     };
     assert_eq!(round_trip(&t), t);
 }

@@ -3,11 +3,10 @@
 //! Only small probes are built: every value hedge does not look at is skipped with
 //! [`IgnoredAny`], so sniffing a 100 MB response costs one parse and almost no memory.
 
-use std::fmt;
-
-use serde::de::{self, Deserializer as _, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::IgnoredAny;
 
 use super::lines::{json_error, records, trim, Record};
+use super::probe::{probe, ObjProbe, Top};
 use super::{TraceError, TraceFormat};
 
 /// Sniff the format of a trace file.
@@ -20,6 +19,9 @@ pub fn detect(data: &[u8]) -> Result<TraceFormat, TraceError> {
     if first.sse || more {
         match probe(first.json) {
             Ok(Top::Object(p)) => return classify_stream(first, p),
+            Ok(Top::Array(_)) if first.sse => {
+                return Err(TraceError::Unrecognised("an array".into()))
+            }
             Ok(Top::Other(what)) if first.sse => return Err(TraceError::Unrecognised(what.into())),
             Err(e) if first.sse => return Err(json_error(&e, first.line, first.col)),
             _ => {} // the first line is not a JSON value alone: a pretty-printed document
@@ -27,6 +29,8 @@ pub fn detect(data: &[u8]) -> Result<TraceFormat, TraceError> {
     }
     match probe(trim(data)).map_err(|e| TraceError::Json(e.to_string()))? {
         Top::Object(p) => classify_whole(&p).ok_or_else(|| unrecognised(&p)),
+        Top::Array(Some(p)) => classify_list(&p).ok_or(TraceError::Unrecognised("an array".into())),
+        Top::Array(None) => Err(TraceError::Unrecognised("an array".into())),
         Top::Other(what) => Err(TraceError::Unrecognised(what.into())),
     }
 }
@@ -52,6 +56,9 @@ fn classify_whole(p: &ObjProbe) -> Option<TraceFormat> {
         return Some(TraceFormat::LlamacppCompletion);
     }
     if p.choices_present {
+        if p.prompt_logprobs || p.choice.as_ref().is_some_and(|c| c.prompt_logprobs) {
+            return Some(TraceFormat::VllmPromptLogprobs);
+        }
         let Some(c) = &p.choice else {
             // An empty `choices`: the chat reader says so.
             return Some(TraceFormat::OpenaiChat);
@@ -74,7 +81,37 @@ fn classify_whole(p: &ObjProbe) -> Option<TraceFormat> {
         // A llama.cpp response without `n_probs`: its reader explains what is missing.
         return Some(TraceFormat::LlamacppCompletion);
     }
-    None
+    if p.has("output") && (p.object.as_deref() == Some("response") || p.has("output_text")) {
+        return Some(TraceFormat::OpenaiResponses);
+    }
+    classify_list(p).or_else(|| classify_record(p))
+}
+
+/// The shapes that also come as a list of responses (or of tokens), by their first element.
+fn classify_list(p: &ObjProbe) -> Option<TraceFormat> {
+    if p.has("meta_info") {
+        Some(TraceFormat::Sglang)
+    } else if p.has("candidates") {
+        Some(TraceFormat::Gemini)
+    } else if p.has("generated_text") {
+        Some(TraceFormat::Tgi)
+    } else if is_hf_token(p) {
+        Some(TraceFormat::HfTransformers)
+    } else {
+        None
+    }
+}
+
+fn is_hf_token(p: &ObjProbe) -> bool {
+    p.has("logprob")
+        && ["token_id", "token", "id", "bytes"]
+            .iter()
+            .any(|k| p.has(k))
+}
+
+fn is_ollama(p: &ObjProbe) -> bool {
+    (p.has("logprobs") && ["done", "response", "message"].iter().any(|k| p.has(k)))
+        || (p.has("done") && p.has("created_at"))
 }
 
 fn classify_record(p: &ObjProbe) -> Option<TraceFormat> {
@@ -84,6 +121,20 @@ fn classify_record(p: &ObjProbe) -> Option<TraceFormat> {
         Some(TraceFormat::LlamacppCompletion)
     } else if p.choices_present {
         Some(TraceFormat::OpenaiChatStream)
+    } else if p
+        .kind
+        .as_deref()
+        .is_some_and(|t| t.starts_with("response."))
+    {
+        Some(TraceFormat::OpenaiResponses)
+    } else if p.has("candidates") {
+        Some(TraceFormat::Gemini)
+    } else if p.has("token") && (p.has("generated_text") || p.has("details")) {
+        Some(TraceFormat::Tgi)
+    } else if is_ollama(p) {
+        Some(TraceFormat::Ollama)
+    } else if is_hf_token(p) {
+        Some(TraceFormat::HfTransformers)
     } else {
         None
     }
@@ -105,7 +156,7 @@ fn classify_stream(first: Record<'_>, p: ObjProbe) -> Result<TraceFormat, TraceE
                     return Ok(f);
                 }
             }
-            Ok(Top::Other(_)) => break,
+            Ok(Top::Other(_) | Top::Array(_)) => break,
             Err(e) if e.is_eof() && rec.unterminated => break,
             Err(e) => return Err(json_error(&e, first.line + rec.line, rec.col)),
         }
@@ -130,218 +181,3 @@ fn unrecognised(p: &ObjProbe) -> TraceError {
     }
     TraceError::Unrecognised(s)
 }
-
-// ----- probes -----
-
-enum Top {
-    Object(ObjProbe),
-    /// What the document is when it is not an object ("an array", "a number").
-    Other(&'static str),
-}
-
-#[derive(Default)]
-struct ObjProbe {
-    keys: Vec<String>,
-    choices_present: bool,
-    /// The first element of `choices`.
-    choice: Option<ChoiceProbe>,
-}
-
-impl ObjProbe {
-    fn has(&self, key: &str) -> bool {
-        self.keys.iter().any(|k| k == key)
-    }
-}
-
-#[derive(Default)]
-struct ChoiceProbe {
-    message: bool,
-    delta: bool,
-    text: bool,
-    logprobs: LogprobsProbe,
-}
-
-/// Which keys of `choices[0].logprobs` hold something other than `null`.
-#[derive(Default)]
-struct LogprobsProbe {
-    content: bool,
-    refusal: bool,
-    tokens: bool,
-    token_logprobs: bool,
-}
-
-/// The first element of `choices`, when it is an array.
-struct ChoicesProbe(Option<ChoiceProbe>);
-
-/// `true` unless the value is `null`.
-struct NonNull(bool);
-
-fn probe(json: &[u8]) -> Result<Top, serde_json::Error> {
-    let mut de = serde_json::Deserializer::from_slice(json);
-    let top = (&mut de).deserialize_any(TopVisitor)?;
-    de.end()?;
-    Ok(top)
-}
-
-fn drain_seq<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<(), A::Error> {
-    while seq.next_element::<IgnoredAny>()?.is_some() {}
-    Ok(())
-}
-
-fn drain_map<'de, A: MapAccess<'de>>(mut map: A) -> Result<(), A::Error> {
-    while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-    Ok(())
-}
-
-/// A probe that accepts any JSON value and never fails on a type: each kind of value maps to
-/// an expression (`$f(kind)` for scalars, with kind one of "a boolean", "a number", "a
-/// string", "null"), arrays and objects to the given bodies.
-macro_rules! probe_type {
-    ($ty:ty, $visitor:ident, $f:expr, |$seq:ident| $seq_body:block, |$map:ident| $map_body:block) => {
-        struct $visitor;
-        impl<'de> Visitor<'de> for $visitor {
-            type Value = $ty;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any JSON value")
-            }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<$ty, E> {
-                Ok($f("a boolean"))
-            }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<$ty, E> {
-                Ok($f("a number"))
-            }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<$ty, E> {
-                Ok($f("a number"))
-            }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<$ty, E> {
-                Ok($f("a number"))
-            }
-            fn visit_str<E: de::Error>(self, _: &str) -> Result<$ty, E> {
-                Ok($f("a string"))
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<$ty, E> {
-                Ok($f("null"))
-            }
-            #[allow(unused_mut)]
-            fn visit_seq<A: SeqAccess<'de>>(self, mut $seq: A) -> Result<$ty, A::Error> $seq_body
-            #[allow(unused_mut)]
-            fn visit_map<A: MapAccess<'de>>(self, mut $map: A) -> Result<$ty, A::Error> $map_body
-        }
-    };
-}
-
-/// Runs a probe visitor on the next value.
-struct Seed<V>(V);
-
-impl<'de, V: Visitor<'de>> de::DeserializeSeed<'de> for Seed<V> {
-    type Value = V::Value;
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<V::Value, D::Error> {
-        d.deserialize_any(self.0)
-    }
-}
-
-fn with<'de, V: Visitor<'de>, A: MapAccess<'de>>(map: &mut A, v: V) -> Result<V::Value, A::Error> {
-    map.next_value_seed(Seed(v))
-}
-
-probe_type!(
-    Top,
-    TopVisitor,
-    Top::Other,
-    |seq| {
-        drain_seq(seq)?;
-        Ok(Top::Other("an array"))
-    },
-    |map| {
-        let mut p = ObjProbe::default();
-        while let Some(key) = map.next_key::<String>()? {
-            if key == "choices" {
-                p.choices_present = true;
-                p.choice = with(&mut map, ChoicesVisitor)?.0;
-            } else {
-                map.next_value::<IgnoredAny>()?;
-            }
-            p.keys.push(key);
-        }
-        Ok(Top::Object(p))
-    }
-);
-
-probe_type!(
-    ChoicesProbe,
-    ChoicesVisitor,
-    |_| ChoicesProbe(None),
-    |seq| {
-        let first = seq.next_element_seed(Seed(ChoiceVisitor))?;
-        drain_seq(seq)?;
-        Ok(ChoicesProbe(first))
-    },
-    |map| {
-        drain_map(map)?;
-        Ok(ChoicesProbe(None))
-    }
-);
-
-probe_type!(
-    ChoiceProbe,
-    ChoiceVisitor,
-    |_| ChoiceProbe::default(),
-    |seq| {
-        drain_seq(seq)?;
-        Ok(ChoiceProbe::default())
-    },
-    |map| {
-        let mut c = ChoiceProbe::default();
-        while let Some(key) = map.next_key::<String>()? {
-            match key.as_str() {
-                "logprobs" => c.logprobs = with(&mut map, LogprobsVisitor)?,
-                "message" => c.message = with(&mut map, NonNullVisitor)?.0,
-                "delta" => c.delta = with(&mut map, NonNullVisitor)?.0,
-                "text" => c.text = with(&mut map, NonNullVisitor)?.0,
-                _ => drop(map.next_value::<IgnoredAny>()?),
-            }
-        }
-        Ok(c)
-    }
-);
-
-probe_type!(
-    LogprobsProbe,
-    LogprobsVisitor,
-    |_| LogprobsProbe::default(),
-    |seq| {
-        drain_seq(seq)?;
-        Ok(LogprobsProbe::default())
-    },
-    |map| {
-        let mut l = LogprobsProbe::default();
-        while let Some(key) = map.next_key::<String>()? {
-            let slot = match key.as_str() {
-                "content" => &mut l.content,
-                "refusal" => &mut l.refusal,
-                "tokens" => &mut l.tokens,
-                "token_logprobs" => &mut l.token_logprobs,
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                    continue;
-                }
-            };
-            *slot = with(&mut map, NonNullVisitor)?.0;
-        }
-        Ok(l)
-    }
-);
-
-probe_type!(
-    NonNull,
-    NonNullVisitor,
-    |k| NonNull(k != "null"),
-    |seq| {
-        drain_seq(seq)?;
-        Ok(NonNull(true))
-    },
-    |map| {
-        drain_map(map)?;
-        Ok(NonNull(true))
-    }
-);

@@ -49,6 +49,15 @@ pub(crate) struct Entry {
     /// Old llama.cpp shape: the token's text and a list of linear probabilities.
     content: Option<String>,
     probs: Option<Vec<OldProb>>,
+    /// Fireworks' per-entry offset: only its presence is used (it marks echo-capable output).
+    pub(crate) text_offset: Option<serde::de::IgnoredAny>,
+}
+
+impl Entry {
+    /// Neither a logprob nor a probability (the first token of an echoed prompt).
+    pub(crate) fn unscored(&self) -> bool {
+        self.logprob.is_none() && self.prob.is_none() && self.probs.is_none()
+    }
 }
 
 #[derive(Deserialize)]
@@ -175,8 +184,9 @@ fn merged_by_ids(entries: &[Entry], generated: &[i64]) -> Vec<bool> {
 }
 
 /// Convert the entries of all batches into tokens, with one piece style for the whole trace.
-/// Entries with no text at all (an end-of-generation token: `"token":"","bytes":[]`) are
-/// dropped. The error is a reason for [`TraceError::Shape`].
+/// A last entry with no text at all (an end-of-generation token: `"token":"","bytes":[]`) is
+/// dropped; one elsewhere is a token whose bytes were dropped and is kept, empty and `lossy`.
+/// The error is a reason for [`TraceError::Shape`].
 pub(crate) fn tokens_from_batches(batches: Vec<Batch>) -> Result<Vec<Token>, String> {
     let all = || batches.iter().flat_map(|b| b.entries.iter());
     let style = surface::detect_piece_style(all().filter_map(|e| e.token.as_deref()));
@@ -189,15 +199,18 @@ pub(crate) fn tokens_from_batches(batches: Vec<Batch>) -> Result<Vec<Token>, Str
             }
         }
     }
-    let mut tokens = Vec::with_capacity(all().count());
+    let total = all().count();
+    let mut tokens = Vec::with_capacity(total);
+    let mut seen = 0;
     for batch in batches {
         for (i, e) in batch.entries.into_iter().enumerate() {
+            seen += 1;
             let flagged = batch.merged.get(i).copied().unwrap_or(false);
             let piece_len = e.id.and_then(|id| pieces.get(&id).copied());
-            let Some(mut t) = convert(e, style).map_err(|r| format!("{}[{i}] {r}", batch.label))?
-            else {
+            let mut t = convert(e, style).map_err(|r| format!("{}[{i}] {r}", batch.label))?;
+            if t.bytes.is_empty() && t.lossy && seen == total {
                 continue;
-            };
+            }
             t.merged = flagged
                 || match piece_len {
                     Some(len) => t.bytes.len() > len,
@@ -223,9 +236,9 @@ fn starts_with_held_back(b: &[u8]) -> bool {
     }
 }
 
-fn convert(e: Entry, style: PieceStyle) -> Result<Option<Token>, String> {
+fn convert(e: Entry, style: PieceStyle) -> Result<Token, String> {
     if e.probs.is_some() || (e.content.is_some() && e.token.is_none() && e.bytes.is_none()) {
-        return Ok(Some(convert_old(e)));
+        return Ok(convert_old(e));
     }
     let token_empty = e.token.as_deref().is_none_or(str::is_empty);
     let (bytes, lossy) = match (e.bytes, &e.token) {
@@ -236,9 +249,9 @@ fn convert(e: Entry, style: PieceStyle) -> Result<Option<Token>, String> {
         (None, Some(t)) => surface::token_bytes(t, style),
         (None, None) => return Err("has neither token nor bytes".into()),
     };
-    if bytes.is_empty() && token_empty {
-        return Ok(None);
-    }
+    // No text at all: an end-of-generation entry (dropped by the caller when it is the last
+    // one), or a token whose partial bytes the server dropped (vLLM V1, llama-cpp-python).
+    let lossy = lossy || (bytes.is_empty() && token_empty);
     let (logprob, sentinel) = classify_logprob(e.logprob.or(e.prob.map(f64::ln)));
     let alts = e.top_logprobs.into_iter().chain(e.top_probs).flatten();
     let top = alts
@@ -256,7 +269,7 @@ fn convert(e: Entry, style: PieceStyle) -> Result<Option<Token>, String> {
             })
         })
         .collect();
-    Ok(Some(Token {
+    Ok(Token {
         bytes,
         logprob,
         id: e.id.and_then(|i| u32::try_from(i).ok()),
@@ -264,7 +277,7 @@ fn convert(e: Entry, style: PieceStyle) -> Result<Option<Token>, String> {
         sentinel,
         lossy,
         ..Token::default()
-    }))
+    })
 }
 
 /// Old shape: `content` is the token's text (`byte: \xe2` for a lone byte), and its logprob is

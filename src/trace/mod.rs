@@ -5,12 +5,21 @@
 //! and alternatives.
 
 pub mod detect;
+pub mod gemini;
+pub mod hf_transformers;
 mod lines;
 pub mod llamacpp;
 pub mod native;
+pub mod ollama;
 pub mod openai_chat;
 pub mod openai_legacy;
+pub mod openai_responses;
+mod probe;
+mod prompt;
+pub mod sglang;
 pub mod surface;
+pub mod tgi;
+pub mod vllm;
 
 use std::fmt;
 use std::path::Path;
@@ -34,15 +43,38 @@ pub enum TraceFormat {
     /// llama.cpp `/completion` `completion_probabilities[]` (both the current and the old shape,
     /// a whole response or a saved stream).
     LlamacppCompletion,
+    /// OpenAI Responses API `output[].content[type=output_text].logprobs[]`, or a saved stream of
+    /// its events (`response.output_text.delta` with `logprobs`).
+    OpenaiResponses,
+    /// vLLM completions or chat with the vLLM-only `prompt_logprobs` (prompt scoring).
+    VllmPromptLogprobs,
+    /// Ollama's native `/api/generate` and `/api/chat`: top-level `logprobs[]`, whole or streamed.
+    Ollama,
+    /// Hugging Face TGI `/generate` with `details` (`tokens`, `prefill`, `top_tokens`), or its
+    /// saved SSE stream.
+    Tgi,
+    /// SGLang native `/generate`: `meta_info.{input,output}_token_logprobs` triples.
+    Sglang,
+    /// Gemini / Vertex AI `candidates[].logprobsResult`, whole or streamed.
+    Gemini,
+    /// A JSONL (or JSON array) dump of Hugging Face transformers scores, one token per line.
+    HfTransformers,
 }
 
 impl TraceFormat {
-    pub const ALL: [TraceFormat; 5] = [
+    pub const ALL: [TraceFormat; 12] = [
         TraceFormat::Native,
         TraceFormat::OpenaiChat,
         TraceFormat::OpenaiChatStream,
         TraceFormat::OpenaiCompletions,
         TraceFormat::LlamacppCompletion,
+        TraceFormat::OpenaiResponses,
+        TraceFormat::VllmPromptLogprobs,
+        TraceFormat::Ollama,
+        TraceFormat::Tgi,
+        TraceFormat::Sglang,
+        TraceFormat::Gemini,
+        TraceFormat::HfTransformers,
     ];
 
     pub fn name(self) -> &'static str {
@@ -52,6 +84,13 @@ impl TraceFormat {
             TraceFormat::OpenaiChatStream => "openai-chat-stream",
             TraceFormat::OpenaiCompletions => "openai-completions",
             TraceFormat::LlamacppCompletion => "llamacpp-completion",
+            TraceFormat::OpenaiResponses => "openai-responses",
+            TraceFormat::VllmPromptLogprobs => "vllm-prompt-logprobs",
+            TraceFormat::Ollama => "ollama",
+            TraceFormat::Tgi => "tgi",
+            TraceFormat::Sglang => "sglang",
+            TraceFormat::Gemini => "gemini",
+            TraceFormat::HfTransformers => "hf-transformers",
         }
     }
 
@@ -125,6 +164,12 @@ pub struct Trace {
     /// `tokens_predicted`); more than `tokens.len()` means entries were merged or dropped.
     pub stated_token_count: Option<usize>,
     pub model: Option<String>,
+    /// How many of the leading `tokens` are prompt tokens the provider scored (echo,
+    /// `prompt_logprobs`, TGI `prefill`, SGLang `input_token_logprobs`) rather than generated
+    /// ones; the output's tokens follow them. The readers count them here, and
+    /// [`parse_trace_with`] removes them (leaving 0) unless [`ReadOptions::include_prompt`] is
+    /// set. `stated_text` and `stated_token_count` always describe the output only.
+    pub prompt_tokens: usize,
 }
 
 impl Trace {
@@ -136,6 +181,7 @@ impl Trace {
             stated_text: None,
             stated_token_count: None,
             model: None,
+            prompt_tokens: 0,
         }
     }
 
@@ -160,6 +206,10 @@ pub enum TraceError {
     Shape { format: TraceFormat, reason: String },
     #[error("the trace has no tokens")]
     Empty,
+    #[error(
+        "the trace scores only the prompt ({0} tokens) and has no generated tokens; read it with --include-prompt"
+    )]
+    OnlyPrompt(usize),
     #[error("is an empty file")]
     EmptyFile,
     #[error("is not UTF-8 text (byte {0} is invalid)")]
@@ -176,8 +226,27 @@ pub enum TraceError {
 /// a wrong file (a video, a disk image) is refused at once instead of filling memory.
 pub const DEFAULT_MAX_TRACE_BYTES: u64 = 512 * 1024 * 1024;
 
-/// Read a trace from bytes, detecting the format unless one is forced.
+/// How to read a trace.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReadOptions {
+    /// Keep the prompt tokens of a prompt-scoring trace (echo, `prompt_logprobs`, `prefill`,
+    /// `input_token_logprobs`) in front of the output tokens, counted by
+    /// [`Trace::prompt_tokens`]. Off by default: the document is the output.
+    pub include_prompt: bool,
+}
+
+/// Read a trace from bytes, detecting the format unless one is forced. Prompt tokens are
+/// left out (see [`parse_trace_with`]).
 pub fn parse_trace(data: &[u8], forced: Option<TraceFormat>) -> Result<Trace, TraceError> {
+    parse_trace_with(data, forced, &ReadOptions::default())
+}
+
+/// Read a trace from bytes with options, detecting the format unless one is forced.
+pub fn parse_trace_with(
+    data: &[u8],
+    forced: Option<TraceFormat>,
+    options: &ReadOptions,
+) -> Result<Trace, TraceError> {
     let data = data.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(data);
     if let Err(e) = std::str::from_utf8(data) {
         return Err(TraceError::NotUtf8(e.valid_up_to()));
@@ -189,13 +258,28 @@ pub fn parse_trace(data: &[u8], forced: Option<TraceFormat>) -> Result<Trace, Tr
         Some(f) => f,
         None => detect::detect(data)?,
     };
-    let trace = match format {
+    let mut trace = match format {
         TraceFormat::Native => native::read(data)?,
         TraceFormat::OpenaiChat => openai_chat::read(data)?,
         TraceFormat::OpenaiChatStream => openai_chat::read_stream(data)?,
         TraceFormat::OpenaiCompletions => openai_legacy::read(data)?,
         TraceFormat::LlamacppCompletion => llamacpp::read(data)?,
+        TraceFormat::OpenaiResponses => openai_responses::read(data)?,
+        TraceFormat::VllmPromptLogprobs => vllm::read(data)?,
+        TraceFormat::Ollama => ollama::read(data)?,
+        TraceFormat::Tgi => tgi::read(data)?,
+        TraceFormat::Sglang => sglang::read(data)?,
+        TraceFormat::Gemini => gemini::read(data)?,
+        TraceFormat::HfTransformers => hf_transformers::read(data)?,
     };
+    let prompt = trace.prompt_tokens.min(trace.tokens.len());
+    if !options.include_prompt && prompt > 0 {
+        trace.tokens.drain(..prompt);
+        trace.prompt_tokens = 0;
+        if trace.tokens.is_empty() {
+            return Err(TraceError::OnlyPrompt(prompt));
+        }
+    }
     if trace.tokens.is_empty() {
         return Err(TraceError::Empty);
     }
@@ -208,6 +292,16 @@ pub fn read_trace_file(
     forced: Option<TraceFormat>,
     max_bytes: u64,
 ) -> Result<Trace, TraceError> {
+    read_trace_file_with(path, forced, max_bytes, &ReadOptions::default())
+}
+
+/// [`read_trace_file`] with options.
+pub fn read_trace_file_with(
+    path: &Path,
+    forced: Option<TraceFormat>,
+    max_bytes: u64,
+    options: &ReadOptions,
+) -> Result<Trace, TraceError> {
     let meta = std::fs::metadata(path).map_err(|e| TraceError::Io(e.to_string()))?;
     if meta.len() > max_bytes {
         return Err(TraceError::TooLarge {
@@ -216,7 +310,7 @@ pub fn read_trace_file(
         });
     }
     let data = std::fs::read(path).map_err(|e| TraceError::Io(e.to_string()))?;
-    parse_trace(&data, forced)
+    parse_trace_with(&data, forced, options)
 }
 
 /// Sentinel detection shared by every reader: −9999 (OpenAI, vLLM) and the float minimum

@@ -12,7 +12,9 @@
 //!   is read as 1, a higher one is refused);
 //! * optional `"model"` (string), `"vocab_size"` (integer), `"text"` (the generated text as
 //!   the source stated it) and `"token_count"` (how many tokens the source says it generated;
-//!   more than the token lines means entries were merged or dropped).
+//!   more than the token lines means entries were merged or dropped), and `"prompt_tokens"`
+//!   (how many of the first token lines are prompt tokens a provider scored rather than
+//!   generated tokens; they are read only when the prompt is asked for).
 //!
 //! Token lines, one JSON object per line, in generation order:
 //! * `"text"`: the token's text. `"bytes"`: its exact bytes as an array of integers 0..=255;
@@ -52,6 +54,7 @@ struct Header {
     vocab_size: Option<u32>,
     text: Option<String>,
     token_count: Option<u64>,
+    prompt_tokens: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -152,6 +155,11 @@ pub fn read(data: &[u8]) -> Result<Trace, TraceError> {
     trace.stated_text = header.text;
     trace.stated_token_count = header.token_count.and_then(|n| usize::try_from(n).ok());
     trace.model = header.model;
+    trace.prompt_tokens = header
+        .prompt_tokens
+        .and_then(|n| usize::try_from(n).ok())
+        .unwrap_or(0)
+        .min(trace.tokens.len());
     Ok(trace)
 }
 
@@ -167,6 +175,8 @@ struct HeaderOut<'a> {
     text: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     token_count: Option<usize>,
+    #[serde(skip_serializing_if = "is_zero")]
+    prompt_tokens: usize,
 }
 
 #[derive(Serialize)]
@@ -202,6 +212,10 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
 /// `text` always; `bytes` only when the bytes are not valid UTF-8 on their own.
 fn text_and_bytes(b: &[u8]) -> (String, Option<&[u8]>) {
     match std::str::from_utf8(b) {
@@ -219,6 +233,7 @@ pub fn write(trace: &Trace, out: &mut impl Write) -> io::Result<()> {
         vocab_size: trace.vocab_size,
         text: trace.stated_text.as_deref(),
         token_count: trace.stated_token_count,
+        prompt_tokens: trace.prompt_tokens,
     };
     serde_json::to_writer(&mut *out, &header)?;
     out.write_all(b"\n")?;

@@ -9,7 +9,8 @@ use serde::Deserialize;
 
 use super::lines::{parse_record, parse_whole, records};
 use super::llamacpp::{tokens_from_batches, Batch, Entry};
-use super::{Trace, TraceError, TraceFormat};
+use super::prompt::{echoed, join, strip_echo};
+use super::{Token, Trace, TraceError, TraceFormat};
 
 #[derive(Deserialize)]
 #[serde(expecting = "a chat completion object")]
@@ -72,20 +73,33 @@ pub fn read(data: &[u8]) -> Result<Trace, TraceError> {
         (None, _) => return Err(shape("choices[0].logprobs.content is missing")),
     };
     let label = if refused { "refusal" } else { "content" };
+    // Fireworks `echo` / `echo_last`: the prompt's entries come first (with `text_offset`s).
+    let echo_marked = entries
+        .first()
+        .is_some_and(|e| e.text_offset.is_some() || e.unscored());
+    let completion = completion_tokens(resp.usage);
+    let echo = if echo_marked && !refused {
+        echoed(entries.len(), completion)
+    } else {
+        0
+    };
     let batch = Batch {
         label: format!("choices[0].logprobs.{label}"),
         entries,
         merged: Vec::new(),
     };
-    let tokens = tokens_from_batches(vec![batch]).map_err(|r| shape(&r))?;
+    let mut tokens = tokens_from_batches(vec![batch]).map_err(|r| shape(&r))?;
+    let prompt: Vec<Token> = tokens.drain(..echo.min(tokens.len())).collect();
     let mut trace = Trace::new(format, tokens);
-    trace.stated_text = match (message, refused) {
+    let text = match (message, refused) {
         (Some(m), true) => m.refusal,
         (Some(m), false) => m.content.or(choice.text),
         (None, _) => choice.text,
     };
-    trace.stated_token_count = completion_tokens(resp.usage);
+    trace.stated_text = strip_echo(text, &prompt);
+    trace.stated_token_count = completion;
     trace.model = resp.model;
+    join(&mut trace, prompt);
     Ok(trace)
 }
 
