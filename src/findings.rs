@@ -338,6 +338,32 @@ impl Ctx<'_> {
     }
 }
 
+/// Every non-space character of `span` lies under a placed token.
+fn fully_placed(
+    doc: &str,
+    span: &Range<usize>,
+    tokens: &[usize],
+    ranges: &[Option<Range<usize>>],
+) -> bool {
+    let mut at = span.start;
+    let mut covered: Vec<Range<usize>> = tokens.iter().filter_map(|&i| ranges[i].clone()).collect();
+    covered.sort_by_key(|r| r.start);
+    let gap_ok = |from: usize, to: usize| {
+        doc.get(from..to)
+            .is_some_and(|g| g.chars().all(char::is_whitespace))
+    };
+    for r in covered {
+        if r.start > at && !gap_ok(at, r.start.min(span.end)) {
+            return false;
+        }
+        at = at.max(r.end);
+        if at >= span.end {
+            return true;
+        }
+    }
+    gap_ok(at, span.end)
+}
+
 /// Findings of a document whose tokens were placed at `ranges`.
 pub fn find(
     doc: &str,
@@ -370,7 +396,9 @@ pub fn find(
     ordered.sort_by_key(|s| (rank(s.kind), s.range.start));
     for span in ordered {
         let st = spans::span_stats(span, &placed, measures);
-        if st.tokens.is_empty() {
+        // A span with text no token produced (edited since) is not judged: its probabilities
+        // would describe other text.
+        if st.tokens.is_empty() || !fully_placed(doc, &span.range, &st.tokens, ranges) {
             continue;
         }
         let covered = |out: &[Finding]| {
