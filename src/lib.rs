@@ -4,6 +4,7 @@
 //! terminals, LSP or HTTP; the CLI and the language server are thin adapters over it.
 
 pub mod align;
+pub mod align_lossy;
 pub mod analysis;
 pub mod config;
 pub mod findings;
