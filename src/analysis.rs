@@ -1,6 +1,7 @@
 //! One document and its trace through the whole engine: align, measure, find.
 
-use crate::align::{align, Alignment};
+use crate::align::Alignment;
+use crate::align_lossy::align_tokens;
 use crate::config::Config;
 use crate::findings::{self, Finding};
 use crate::measure::{self, SequenceMeasures, TokenMeasures, DEFAULT_VOCAB_SIZE};
@@ -12,7 +13,8 @@ pub struct Analysis {
     pub measures: Vec<TokenMeasures>,
     pub summary: SequenceMeasures,
     pub findings: Vec<Finding>,
-    /// Tokens whose bytes were reconstructed from a lossy form.
+    /// Tokens whose bytes the provider gave in a lossy form (U+FFFD, dropped partial bytes)
+    /// and that could not be placed on the document's characters.
     pub lossy_tokens: usize,
     /// Entries that stand for several tokens but carry the last one's logprob only.
     pub merged_tokens: usize,
@@ -37,7 +39,10 @@ pub enum AnalysisError {
 
 /// Analyse `doc` with `trace`. Fails only when the trace does not belong to the document.
 pub fn analyze(doc: &str, trace: &Trace, cfg: &Config) -> Result<Analysis, AnalysisError> {
-    let alignment = align(trace.tokens.iter().map(|t| t.bytes.as_slice()), doc);
+    // Exact bytes first; tokens with lossy bytes are then placed by their text where the
+    // characters between their exact neighbours fit.
+    let placed = align_tokens(&trace.tokens, doc);
+    let alignment = placed.alignment;
     if alignment.coverage() < cfg.min_coverage {
         return Err(AnalysisError::LowCoverage {
             found: alignment.aligned,
@@ -76,7 +81,7 @@ pub fn analyze(doc: &str, trace: &Trace, cfg: &Config) -> Result<Analysis, Analy
     }
     let findings = findings::find(doc, trace, &alignment.ranges, &measures, cfg);
     Ok(Analysis {
-        lossy_tokens: trace.tokens.iter().filter(|t| t.lossy).count(),
+        lossy_tokens: placed.unrecovered_lossy,
         merged_tokens: trace.tokens.iter().filter(|t| t.merged).count(),
         alignment,
         measures,

@@ -4,13 +4,21 @@ use std::fs::OpenOptions;
 use std::io::Write;
 use std::process::ExitCode;
 
-use hedge::trace::{native, read_trace_file, DEFAULT_MAX_TRACE_BYTES};
+use hedge::trace::{native, read_trace_file_with, ReadOptions, DEFAULT_MAX_TRACE_BYTES};
 
 use super::{fail, ConvertArgs};
 
 pub fn run(args: ConvertArgs) -> ExitCode {
     let shown = args.trace.display().to_string();
-    let trace = match read_trace_file(&args.trace, args.trace_format, DEFAULT_MAX_TRACE_BYTES) {
+    let options = ReadOptions {
+        include_prompt: args.include_prompt,
+    };
+    let trace = match read_trace_file_with(
+        &args.trace,
+        args.trace_format,
+        DEFAULT_MAX_TRACE_BYTES,
+        &options,
+    ) {
         Ok(t) => t,
         Err(e) => return fail(format!("{shown}: {e}")),
     };

@@ -7,7 +7,7 @@ use hedge::analysis::analyze;
 use hedge::config::Config;
 use hedge::report::FileReport;
 use hedge::source::sidecar;
-use hedge::trace::read_trace_file;
+use hedge::trace::{read_trace_file_with, ReadOptions};
 
 use super::TraceArgs;
 
@@ -63,8 +63,16 @@ pub fn analyse_file(doc_path: &Path, args: &TraceArgs) -> Result<FileReport, Str
         })?,
     };
     let trace_shown = trace_path.display().to_string();
-    let trace = read_trace_file(&trace_path, args.trace_format, args.max_trace_bytes)
-        .map_err(|e| format!("{trace_shown}: {e}"))?;
+    let options = ReadOptions {
+        include_prompt: args.include_prompt,
+    };
+    let trace = read_trace_file_with(
+        &trace_path,
+        args.trace_format,
+        args.max_trace_bytes,
+        &options,
+    )
+    .map_err(|e| format!("{trace_shown}: {e}"))?;
     let analysis = analyze(&doc, &trace, &cfg).map_err(|e| format!("{trace_shown}: {e}"))?;
     Ok(FileReport::new(shown, trace_shown, doc, trace, analysis))
 }

@@ -56,6 +56,10 @@ pub struct TraceArgs {
     /// Ignore any hedge.toml.
     #[arg(long, conflicts_with = "config")]
     pub no_config: bool,
+    /// Include the prompt's tokens (echo, prompt_logprobs, prefill) in the trace; by default
+    /// the document is only the generated output.
+    #[arg(long)]
+    pub include_prompt: bool,
     /// Refuse trace files larger than this many bytes.
     #[arg(long, value_name = "BYTES", default_value_t = hedge::trace::DEFAULT_MAX_TRACE_BYTES)]
     pub max_trace_bytes: u64,
@@ -102,6 +106,9 @@ pub struct ConvertArgs {
     /// Read the input as this format instead of detecting it.
     #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
     pub trace_format: Option<TraceFormat>,
+    /// Keep the prompt's tokens (echo, prompt_logprobs, prefill).
+    #[arg(long)]
+    pub include_prompt: bool,
     /// Write here instead of standard output (refuses to overwrite an existing file).
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
