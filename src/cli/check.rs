@@ -26,7 +26,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
     let mut input_error = false;
     for path in &args.paths {
         match load::analyse_file(path, &args.trace) {
-            Ok(r) => reports.push(r),
+            Ok(r) => reports.extend(r),
             Err(msg) => {
                 eprintln!("hedge: {msg}");
                 input_error = true;

@@ -6,7 +6,7 @@ use std::path::Path;
 use hedge::analysis::analyze;
 use hedge::config::Config;
 use hedge::report::FileReport;
-use hedge::source::sidecar;
+use hedge::source::{inline, sidecar};
 use hedge::trace::{read_trace_file_with, ReadOptions};
 
 use super::TraceArgs;
@@ -38,8 +38,17 @@ pub fn config_for(doc: &Path, args: &TraceArgs) -> Result<Config, String> {
     Ok(cfg)
 }
 
-/// Read and analyse one document. `Err` is the message to print after `hedge: `.
-pub fn analyse_file(doc_path: &Path, args: &TraceArgs) -> Result<FileReport, String> {
+/// Is this a saved response or log that can be its own document?
+fn is_response_file(path: &Path) -> bool {
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("json" | "jsonl")
+    )
+}
+
+/// Read and analyse one document (several reports for a log with several messages). `Err` is
+/// the message to print after `hedge: `.
+pub fn analyse_file(doc_path: &Path, args: &TraceArgs) -> Result<Vec<FileReport>, String> {
     let shown = doc_path.display().to_string();
     let cfg = config_for(doc_path, args)?;
     let bytes = std::fs::read(doc_path).map_err(|e| format!("{shown}: cannot be read: {e}"))?;
@@ -49,23 +58,41 @@ pub fn analyse_file(doc_path: &Path, args: &TraceArgs) -> Result<FileReport, Str
             e.utf8_error().valid_up_to()
         )
     })?;
-    let trace_path = match &args.trace {
-        Some(t) => t.clone(),
-        None => sidecar::find(doc_path).ok_or_else(|| {
+    let options = ReadOptions {
+        include_prompt: args.include_prompt,
+    };
+    let sidecar = sidecar::find(doc_path);
+    if args.trace.is_none() && sidecar.is_none() && is_response_file(doc_path) {
+        let messages = inline::messages(&doc, &options).map_err(|e| format!("{shown}: {e}"))?;
+        let mut out = Vec::new();
+        for m in messages {
+            let analysis =
+                inline::analyze_message(&m, &cfg).map_err(|e| format!("{shown}: {e}"))?;
+            out.push(FileReport::new(
+                shown.clone(),
+                shown.clone(),
+                doc.clone(),
+                m.trace,
+                analysis,
+            ));
+        }
+        return Ok(out);
+    }
+    let trace_path = match (&args.trace, sidecar) {
+        (Some(t), _) => t.clone(),
+        (None, Some(s)) => s,
+        (None, None) => {
             let names: Vec<String> = sidecar::candidates(doc_path)
                 .iter()
                 .map(|p| p.display().to_string())
                 .collect();
-            format!(
+            return Err(format!(
                 "{shown}: no trace found: expected {} beside it, or pass --trace FILE",
                 names.join(" or ")
-            )
-        })?,
+            ));
+        }
     };
     let trace_shown = trace_path.display().to_string();
-    let options = ReadOptions {
-        include_prompt: args.include_prompt,
-    };
     let trace = read_trace_file_with(
         &trace_path,
         args.trace_format,
@@ -74,5 +101,11 @@ pub fn analyse_file(doc_path: &Path, args: &TraceArgs) -> Result<FileReport, Str
     )
     .map_err(|e| format!("{trace_shown}: {e}"))?;
     let analysis = analyze(&doc, &trace, &cfg).map_err(|e| format!("{trace_shown}: {e}"))?;
-    Ok(FileReport::new(shown, trace_shown, doc, trace, analysis))
+    Ok(vec![FileReport::new(
+        shown,
+        trace_shown,
+        doc,
+        trace,
+        analysis,
+    )])
 }

@@ -8,7 +8,7 @@ use hedge::report::{heatmap, human};
 use super::{fail, load, ColorChoice, ShowArgs};
 
 pub fn run(args: ShowArgs) -> ExitCode {
-    let report = match load::analyse_file(&args.path, &args.trace) {
+    let reports = match load::analyse_file(&args.path, &args.trace) {
         Ok(r) => r,
         Err(msg) => return fail(msg),
     };
@@ -20,9 +20,12 @@ pub fn run(args: ShowArgs) -> ExitCode {
                 && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         }
     };
-    let mut out = heatmap::render(&report, color);
-    out.push_str(&human::summary_line(&report));
-    out.push('\n');
+    let mut out = String::new();
+    for report in &reports {
+        out.push_str(&heatmap::render(report, color));
+        out.push_str(&human::summary_line(report));
+        out.push('\n');
+    }
     let mut stdout = std::io::stdout().lock();
     if stdout.write_all(out.as_bytes()).is_err() {
         return ExitCode::from(2);

@@ -1,3 +1,5 @@
-//! Where a trace comes from. For now: a sidecar file beside the document.
+//! Where a trace comes from: a sidecar file beside the document, or the document itself when
+//! it is a saved response or log.
 
+pub mod inline;
 pub mod sidecar;
