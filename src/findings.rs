@@ -152,34 +152,54 @@ pub fn shown_alternatives(trace: &Trace, i: usize) -> Vec<(String, f64)> {
     out
 }
 
-/// What a span would read with the model's alternative in place of one of its tokens:
-/// "1867" with "68" for "67" reads "1868". When the token is only part of a word (a name cut into
-/// pieces), the rest of the word would not have followed, so the piece is shown with "…".
+/// What a span would read with the model's alternative (given trimmed) in place of one of its
+/// tokens: "1867" with "68" for "67" reads "1868", "Smith et al." with "Brown" for "Smith"
+/// reads "Brown et al.". When the token is only part of a word (a name cut into pieces), the
+/// rest of the word would not have followed, so the piece is shown with "…"; punctuation and
+/// other mixed cases show the alternative alone.
 pub fn alternative_in_span(
     doc: &str,
     span: &Range<usize>,
     token: &Range<usize>,
     alt: &str,
 ) -> String {
-    let start = token.start.max(span.start);
-    let end = token.end.min(span.end);
-    if start >= end || !doc.is_char_boundary(start) || !doc.is_char_boundary(end) {
-        return alt.trim().to_string();
-    }
-    let alt = if token.start < span.start {
-        alt.trim_start()
-    } else {
-        alt
+    let alt = alt.trim();
+    let (Some(piece), true) = (doc.get(token.clone()), token.start < token.end) else {
+        return alt.to_string();
     };
-    let word_char = |c: Option<char>| c.is_some_and(|c| c.is_alphabetic());
-    let cuts_word = word_char(doc[..start].chars().next_back()) && word_char(alt.chars().next())
-        || word_char(doc[end..].chars().next()) && word_char(alt.chars().next_back());
-    if cuts_word {
-        return format!("{}…", alt.trim());
+    let lead = piece.len() - piece.trim_start().len();
+    let t = token.start + lead..token.start + lead + piece.trim().len();
+    if t.is_empty() || t.start < span.start || t.end > span.end {
+        return alt.to_string();
     }
-    let composed = format!("{}{}{}", &doc[span.start..start], alt, &doc[end..span.end]);
+    let tok = &doc[t.clone()];
+    let digits = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
+    let word = |s: &str| !s.is_empty() && s.chars().all(char::is_alphanumeric);
+    let alnum = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+    let cut_end = alnum(doc[t.end..].chars().next());
+    let cut_start = alnum(doc[..t.start].chars().next_back());
+    let composed = if digits(tok) && digits(alt) {
+        format!(
+            "{}{}{}",
+            &doc[span.start..t.start],
+            alt,
+            &doc[t.end..span.end]
+        )
+    } else if word(tok) && word(alt) {
+        if cut_start || cut_end {
+            return format!("{alt}…");
+        }
+        format!(
+            "{}{}{}",
+            &doc[span.start..t.start],
+            alt,
+            &doc[t.end..span.end]
+        )
+    } else {
+        return alt.to_string();
+    };
     if composed.chars().count() > 40 {
-        alt.trim().to_string()
+        alt.to_string()
     } else {
         composed.trim().to_string()
     }
