@@ -417,3 +417,17 @@ async fn workspace_configuration_is_pulled() {
         .await;
     assert_eq!(d["diagnostics"][0]["code"], "low-probability");
 }
+
+#[tokio::test]
+async fn summary_for_a_status_bar() {
+    let (_ws, mut c, uri, _) = opened("curie.md", json!({}), Value::Null).await;
+    c.diagnostics_for_version(&uri, 1).await;
+    let r = c
+        .request("hedge/summary", json!({"textDocument": {"uri": uri}}))
+        .await;
+    assert_eq!(
+        r["result"],
+        json!({"status": "ready", "version": 1, "tokens": 36, "alignedTokens": 36,
+               "perplexity": 1.2749576310315962, "meanSurprisalBits": 0.350449304718452, "findings": 2})
+    );
+}

@@ -100,6 +100,40 @@ impl Backend {
     }
 }
 
+/// Parameters of `hedge/summary`.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SummaryParams {
+    pub text_document: TextDocumentIdentifier,
+}
+
+impl Backend {
+    /// `hedge/summary`: the document's figures for a status bar (perplexity, findings shown).
+    pub async fn summary(&self, params: SummaryParams) -> Result<Value> {
+        let uri = params.text_document.uri;
+        let Some(doc) = self.state.docs.get(&uri) else {
+            return Ok(Value::Null);
+        };
+        let shown = diagnostics::diagnostics(&self.state, &uri, &doc);
+        let status = match &doc.status {
+            documents::TraceStatus::Pending => "pending",
+            documents::TraceStatus::None => "no-trace",
+            documents::TraceStatus::Error { .. } => "error",
+            documents::TraceStatus::Ready => "ready",
+        };
+        let s = doc.live.as_ref().map(|l| &l.analysis.summary);
+        Ok(serde_json::json!({
+            "status": status,
+            "version": doc.version,
+            "tokens": s.map(|s| s.tokens),
+            "alignedTokens": doc.live.as_ref().map(|l| l.tokens.iter().filter(|t| t.is_some()).count()),
+            "perplexity": s.and_then(|s| s.perplexity),
+            "meanSurprisalBits": s.and_then(|s| s.mean_surprisal_bits),
+            "findings": if matches!(doc.status, documents::TraceStatus::Ready) { shown.len() } else { 0 },
+        }))
+    }
+}
+
 fn client_caps(params: &InitializeParams) -> (ClientCaps, Encoding) {
     let c = &params.capabilities;
     let offered = c
@@ -459,7 +493,9 @@ pub fn service(
 ) {
     let state = Arc::new(State::new(dismissals));
     let shared = state.clone();
-    let (service, socket) = LspService::new(move |client| Backend::new(client, state.clone()));
+    let (service, socket) = LspService::build(move |client| Backend::new(client, state.clone()))
+        .custom_method("hedge/summary", Backend::summary)
+        .finish();
     (service, socket, shared)
 }
 
