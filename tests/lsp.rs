@@ -431,3 +431,21 @@ async fn summary_for_a_status_bar() {
                "perplexity": 1.2749576310315962, "meanSurprisalBits": 0.350449304718452, "findings": 2})
     );
 }
+
+#[tokio::test]
+async fn a_saved_response_opened_in_the_editor() {
+    let ws = workspace(&["response.json"]);
+    let mut c = Client::start(None);
+    c.initialize(json!({}), Value::Null).await;
+    let path = ws.path().join("response.json");
+    let uri = file_uri(&path);
+    c.open(&uri, &std::fs::read_to_string(&path).unwrap()).await;
+    let d = c.diagnostics_for_version(&uri, 1).await;
+    let got: Vec<(&Value, &Value)> = d["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (&d["code"], &d["range"]))
+        .collect();
+    assert_eq!(got, vec![(&json!("low-probability"), &range(9, 65, 9, 69))]);
+}

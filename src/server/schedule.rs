@@ -10,6 +10,7 @@ use tower_lsp_server::ls_types::{ProgressToken, Uri};
 use tower_lsp_server::Client;
 
 use crate::analysis::{analyze, AnalysisError};
+use crate::source::inline;
 
 use super::documents::{Live, TraceStatus};
 use super::settings::Settings;
@@ -53,6 +54,26 @@ fn run_engine(state: &State, path: Option<&Path>, text: &str, settings: &Setting
         });
     }
     let Some(trace_path) = path.and_then(|p| sidecar_of(p, settings)) else {
+        // A saved response or log opened directly is its own trace.
+        let is_response = path
+            .and_then(|p| p.extension())
+            .is_some_and(|e| e == "json" || e == "jsonl");
+        if is_response {
+            if let Ok((trace, a)) =
+                inline::analyze_file(text, &settings.engine, &Default::default())
+            {
+                return Outcome {
+                    status: TraceStatus::Ready,
+                    live: Some(Live {
+                        tokens: a.alignment.ranges.clone(),
+                        findings: a.findings.clone(),
+                        trace: Arc::new(trace),
+                        analysis: Arc::new(a),
+                    }),
+                    trace_path: None,
+                };
+            }
+        }
         return none(TraceStatus::None);
     };
     let shown = trace_path

@@ -220,6 +220,39 @@ pub fn analyze_message(msg: &InlineMessage, cfg: &Config) -> Result<Analysis, An
     Ok(a)
 }
 
+/// All messages of a file as one trace and one analysis (for the editor, which shows one set
+/// of diagnostics per file): tokens, measures and findings of each message one after another.
+pub fn analyze_file(
+    file: &str,
+    cfg: &Config,
+    options: &ReadOptions,
+) -> Result<(Trace, Analysis), String> {
+    let messages = messages(file, options).map_err(|e| e.to_string())?;
+    let mut combined: Option<(Trace, Analysis)> = None;
+    for m in &messages {
+        let a = analyze_message(m, cfg).map_err(|e| e.to_string())?;
+        match &mut combined {
+            None => combined = Some((m.trace.clone(), a)),
+            Some((t, all)) => {
+                let offset = t.tokens.len();
+                t.tokens.extend(m.trace.tokens.iter().cloned());
+                all.alignment.ranges.extend(a.alignment.ranges);
+                all.alignment.total += a.alignment.total;
+                all.alignment.aligned += a.alignment.aligned;
+                all.measures.extend(a.measures);
+                all.findings.extend(a.findings.into_iter().map(|mut f| {
+                    f.token = f.token.map(|i| i + offset);
+                    f
+                }));
+                all.lossy_tokens += a.lossy_tokens;
+                all.merged_tokens += a.merged_tokens;
+                all.summary = crate::measure::sequence_measures(&all.measures);
+            }
+        }
+    }
+    combined.ok_or_else(|| "no message found".to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
