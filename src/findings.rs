@@ -405,6 +405,7 @@ pub fn find(
     };
     let spans = spans::segment(doc, extent);
     let mut out: Vec<Finding> = Vec::new();
+    let mut taken: std::collections::BTreeMap<usize, usize> = std::collections::BTreeMap::new();
     // Claims first, then words outside flagged claims, then sentences.
     let rank = |k: SpanKind| match k {
         SpanKind::Citation => 0,
@@ -415,31 +416,33 @@ pub fn find(
     let mut ordered: Vec<&Span> = spans.iter().collect();
     ordered.sort_by_key(|s| (rank(s.kind), s.range.start));
     for span in ordered {
+        // Claims and words never overlap an earlier claim or word finding (those are kept
+        // disjoint, so the nearest one starting before this span's end decides).
+        let is_sentence = span.kind == SpanKind::Sentence;
+        if !is_sentence
+            && taken
+                .range(..span.range.end)
+                .next_back()
+                .is_some_and(|(_, &end)| end > span.range.start)
+        {
+            continue;
+        }
         let st = spans::span_stats(span, &placed, measures);
         // A span with text no token produced (edited since) is not judged: its probabilities
         // would describe other text.
         if st.tokens.is_empty() || !fully_placed(doc, &span.range, &st.tokens, ranges) {
             continue;
         }
-        let covered = |out: &[Finding]| {
-            out.iter()
-                .any(|f| f.kind != SpanKind::Sentence && spans::overlaps(&f.range, &span.range))
-        };
         let f = match span.kind {
             SpanKind::Citation | SpanKind::Number | SpanKind::Name | SpanKind::Claim => {
-                if covered(&out) {
-                    continue;
-                }
                 ctx.judge_claim(span, &st)
             }
-            SpanKind::Word => {
-                if covered(&out) {
-                    continue;
-                }
-                ctx.judge_word(span, &st)
-            }
+            SpanKind::Word => ctx.judge_word(span, &st),
             SpanKind::Sentence => ctx.judge_sentence(span, &st),
         };
+        if let (Some(f), false) = (&f, is_sentence) {
+            taken.insert(f.range.start, f.range.end);
+        }
         out.extend(f);
     }
     out.sort_by_key(|f| (f.range.start, f.range.end));
