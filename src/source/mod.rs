@@ -1,5 +1,7 @@
 //! Where a trace comes from: a sidecar file beside the document, or the document itself when
 //! it is a saved response or log.
 
+pub mod api_key;
 pub mod inline;
 pub mod sidecar;
+pub mod transport;
