@@ -2,6 +2,9 @@
 //! it is a saved response or log.
 
 pub mod api_key;
+pub mod chunks;
+mod cut;
+pub mod http;
 pub mod inline;
 pub mod sidecar;
 pub mod transport;
