@@ -2,7 +2,9 @@
 
 mod check;
 mod convert;
+mod draft;
 mod load;
+mod score;
 mod show;
 
 use std::path::PathBuf;
@@ -33,6 +35,10 @@ pub enum Command {
     Show(ShowArgs),
     /// Convert a trace in any supported format to hedge's native JSONL.
     Convert(ConvertArgs),
+    /// Ask a chat endpoint for an answer with logprobs; write it to a new file and its sidecar.
+    Draft(draft::DraftArgs),
+    /// Score an existing document with a server that returns prompt logprobs; write its sidecar.
+    Score(score::ScoreArgs),
     /// Run the language server on standard input and output (for editors).
     Lsp,
 }
@@ -168,6 +174,8 @@ pub fn run() -> ExitCode {
         Command::Check(a) => check::run(a),
         Command::Show(a) => show::run(a),
         Command::Convert(a) => convert::run(a),
+        Command::Draft(a) => draft::run(a),
+        Command::Score(a) => score::run(a),
         Command::Lsp => {
             let rt = match tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
