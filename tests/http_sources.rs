@@ -299,3 +299,54 @@ fn draft_writes_the_answer_and_its_raw_response() {
     );
     assert!(!dir.path().join("b.md").exists());
 }
+
+/// How the language server uses it: a scorer cloned into a spawned task, progress sent over a
+/// channel, the result awaited (or the task aborted when the document changes).
+#[tokio::test]
+async fn scoring_runs_in_a_spawned_task_with_progress() {
+    let fx = fixture_for(ServerKind::Sglang);
+    let s = scorer(ServerKind::Sglang, &fx.base, None, None);
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let doc = document();
+    let task = tokio::spawn(async move {
+        let progress = move |p: hedge::source::http::ScoreProgress| {
+            let _ = tx.send((p.done, p.total));
+        };
+        s.score(&doc, None, &progress).await
+    });
+    let scored = task.await.unwrap().unwrap();
+    assert_eq!(scored.chunks, 5);
+    let mut seen = Vec::new();
+    while let Ok(p) = rx.try_recv() {
+        seen.push(p);
+    }
+    assert_eq!(seen, [(0, 5), (1, 5), (2, 5), (3, 5), (4, 5), (5, 5)]);
+    // A draft, too, can be awaited in a spawned task.
+    let req = hedge::source::draft::DraftRequest::new(format!("{}/v1", fx.base), "Hi");
+    let http = hedge::source::transport::HttpOptions::default();
+    let task = tokio::spawn(async move { hedge::source::draft::draft(&req, None, &http).await });
+    let e = task.await.unwrap().unwrap_err();
+    assert_eq!(
+        e.message,
+        format!("the server at {}/v1/chat/completions answered without choices[0].message.content (top-level keys: meta_info, text); is it an OpenAI-compatible chat endpoint?", fx.base)
+    );
+}
+
+#[tokio::test]
+async fn an_unwritable_cache_is_a_warning_not_a_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let not_a_dir = dir.path().join("file");
+    std::fs::write(&not_a_dir, "").unwrap();
+    let fx = fixture_for(ServerKind::Vllm);
+    let s = scorer(ServerKind::Vllm, &fx.base, Some(&not_a_dir), None);
+    let scored = score(&s, "Some text.").await.unwrap();
+    assert_eq!(scored.trace.generated_bytes(), b"Some text.");
+    let e = scored.cache_error.unwrap();
+    assert!(
+        e.starts_with(&format!(
+            "cannot write to the cache {}: ",
+            not_a_dir.display()
+        )),
+        "{e}"
+    );
+}

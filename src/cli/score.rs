@@ -124,6 +124,9 @@ pub fn run(a: ScoreArgs) -> ExitCode {
         Ok(Err(e)) => return fail(format!("{shown}: {e}")),
         Err(e) => return fail(e),
     };
+    if let Some(e) = &scored.cache_error {
+        eprintln!("hedge: warning: {e}");
+    }
     let mut buf = Vec::new();
     if let Err(e) = native::write(&scored.trace, &mut buf) {
         return fail(format!("{}: cannot be written: {e}", out.display()));

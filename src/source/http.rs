@@ -197,6 +197,8 @@ pub struct Scored {
     pub cached: usize,
     /// HTTP requests that succeeded (one per chunk not in the cache).
     pub requests: usize,
+    /// Why results could not be cached (scoring still succeeded), to show as a warning.
+    pub cache_error: Option<String>,
 }
 
 /// A configured scoring client; cheap to clone, so one can be kept per settings change and
@@ -237,6 +239,7 @@ impl Scorer {
         let chunks = chunk_document(text, &self.options.chunks);
         let total = chunks.len();
         let (mut tokens, mut cached, mut requests) = (Vec::new(), 0, 0);
+        let mut cache_error = None;
         progress(ScoreProgress {
             done: 0,
             total,
@@ -261,12 +264,11 @@ impl Scorer {
                     let t = self.score_chunk(&context, piece).await?;
                     requests += 1;
                     if let Some(c) = &self.options.cache {
-                        c.put(&key, &t).map_err(|e| {
-                            HttpError::new(
-                                HttpErrorKind::Io,
-                                format!("cannot write to the cache {}: {e}", c.dir().display()),
-                            )
-                        })?;
+                        if let Err(e) = c.put(&key, &t) {
+                            cache_error.get_or_insert_with(|| {
+                                format!("cannot write to the cache {}: {e}", c.dir().display())
+                            });
+                        }
                     }
                     t
                 }
@@ -292,6 +294,7 @@ impl Scorer {
             chunks: total,
             cached,
             requests,
+            cache_error,
         })
     }
 

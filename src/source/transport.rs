@@ -60,8 +60,6 @@ pub enum HttpErrorKind {
     Body,
     /// The JSON has no (prompt) logprobs in a shape hedge reads.
     Shape,
-    /// Reading or writing a local file (the cache, the output).
-    Io,
 }
 
 /// One failure, as one line for the user (`message`, already free of any API key).
