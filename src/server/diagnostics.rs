@@ -9,7 +9,7 @@ use tower_lsp_server::Client;
 use crate::findings::{shown_alternatives, Finding, Severity};
 use crate::position::Encoding;
 
-use super::documents::{Document, Live, TraceStatus};
+use super::documents::{Document, TraceStatus};
 use super::position;
 use super::state::State;
 
@@ -51,30 +51,39 @@ fn top_line(doc: &Document, enc: Encoding) -> Range {
     )
 }
 
-fn finding_diagnostic(doc: &Document, live: &Live, f: &Finding, enc: Encoding) -> Diagnostic {
+/// Everything of a finding's diagnostic but its range, built once per analysis (the text under
+/// a finding never changes while the finding lives: an edit touching it drops it).
+pub fn template(text: &str, trace: &crate::trace::Trace, f: &Finding) -> Diagnostic {
     let alternatives: Vec<_> = f
         .token
-        .map(|i| shown_alternatives(&live.trace, i))
+        .map(|i| shown_alternatives(trace, i))
         .unwrap_or_default()
         .into_iter()
         .take(5)
         .map(|(text, p)| json!({"text": text, "p": p}))
         .collect();
     Diagnostic {
-        range: position::range(&doc.rope, &f.range, enc),
         severity: Some(severity(f.severity)),
         code: Some(NumberOrString::String(f.code.as_str().to_string())),
         source: Some(SOURCE.to_string()),
         message: f.message.clone(),
         data: Some(json!({
             "kind": f.kind,
-            "text": finding_text(doc, f),
+            "text": text.get(f.range.clone()).unwrap_or(""),
             "joint_logprob": f.joint_logprob,
             "min_p": f.min_p,
             "alternatives": alternatives,
         })),
         ..Diagnostic::default()
     }
+}
+
+/// The text a template was made for (what dismissals are keyed by).
+pub fn template_text(d: &Diagnostic) -> &str {
+    d.data
+        .as_ref()
+        .and_then(|v| v["text"].as_str())
+        .unwrap_or("")
 }
 
 /// The diagnostics a document should show now.
@@ -112,12 +121,17 @@ pub fn diagnostics(state: &State, uri: &Uri, doc: &Document) -> Vec<Diagnostic> 
     let key = doc_key(uri, doc);
     live.findings
         .iter()
-        .filter(|f| {
+        .zip(&live.finding_ids)
+        .map(|(f, &id)| (f, &live.templates[id]))
+        .filter(|(f, t)| {
             !state
                 .dismissals
-                .is_dismissed(&key, f.code.as_str(), &finding_text(doc, f))
+                .is_dismissed(&key, f.code.as_str(), template_text(t))
         })
-        .map(|f| finding_diagnostic(doc, live, f, enc))
+        .map(|(f, t)| Diagnostic {
+            range: position::range(&doc.rope, &f.range, enc),
+            ..t.clone()
+        })
         .collect()
 }
 

@@ -41,7 +41,30 @@ pub struct Live {
     pub analysis: Arc<Analysis>,
     /// Token ranges in the current text (shifted by every edit since the analysis).
     pub tokens: Vec<Option<Range<usize>>>,
+    /// The findings still standing, with ranges in the current text…
     pub findings: Vec<Finding>,
+    /// …each one's index into `templates` (the analysis's findings, in order).
+    pub finding_ids: Vec<usize>,
+    /// The diagnostic of each of the analysis's findings, but for its range.
+    pub templates: Arc<Vec<tower_lsp_server::ls_types::Diagnostic>>,
+}
+
+impl Live {
+    pub fn new(trace: Arc<Trace>, analysis: Arc<Analysis>, text: &str) -> Live {
+        let templates = analysis
+            .findings
+            .iter()
+            .map(|f| super::diagnostics::template(text, &trace, f))
+            .collect();
+        Live {
+            tokens: analysis.alignment.ranges.clone(),
+            findings: analysis.findings.clone(),
+            finding_ids: (0..analysis.findings.len()).collect(),
+            templates: Arc::new(templates),
+            trace,
+            analysis,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -89,6 +112,7 @@ impl Document {
             if let Some(live) = &mut self.live {
                 live.tokens.iter_mut().for_each(|t| *t = None);
                 live.findings.clear();
+                live.finding_ids.clear();
             }
             return;
         }
@@ -97,14 +121,17 @@ impl Document {
             for t in live.tokens.iter_mut() {
                 *t = t.take().and_then(|r| shift(r, start, end, inserted));
             }
-            live.findings
-                .retain_mut(|f| match shift(f.range.clone(), start, end, inserted) {
-                    Some(r) => {
-                        f.range = r;
-                        true
-                    }
-                    None => false,
-                });
+            let mut kept_ids = Vec::with_capacity(live.finding_ids.len());
+            let mut kept = Vec::with_capacity(live.findings.len());
+            for (mut f, id) in live.findings.drain(..).zip(live.finding_ids.drain(..)) {
+                if let Some(r) = shift(f.range.clone(), start, end, inserted) {
+                    f.range = r;
+                    kept.push(f);
+                    kept_ids.push(id);
+                }
+            }
+            live.findings = kept;
+            live.finding_ids = kept_ids;
         }
     }
 

@@ -11,6 +11,7 @@ use tower_lsp_server::Client;
 
 use crate::analysis::{analyze, AnalysisError};
 use crate::source::inline;
+use crate::trace::Trace;
 
 use super::documents::{Live, TraceStatus};
 use super::settings::Settings;
@@ -64,12 +65,7 @@ fn run_engine(state: &State, path: Option<&Path>, text: &str, settings: &Setting
             {
                 return Outcome {
                     status: TraceStatus::Ready,
-                    live: Some(Live {
-                        tokens: a.alignment.ranges.clone(),
-                        findings: a.findings.clone(),
-                        trace: Arc::new(trace),
-                        analysis: Arc::new(a),
-                    }),
+                    live: Some(Live::new(Arc::new(trace), Arc::new(a), text)),
                     trace_path: None,
                 };
             }
@@ -93,17 +89,25 @@ fn run_engine(state: &State, path: Option<&Path>, text: &str, settings: &Setting
             }
         }
     };
-    match analyze(text, &trace, &settings.engine) {
-        Ok(a) => Outcome {
+    // Re-opening an unchanged document with an unchanged sidecar reuses the last result.
+    let key = result_key(&trace, text, settings);
+    if let Some(live) = state.results.get(key) {
+        return Outcome {
             status: TraceStatus::Ready,
-            live: Some(Live {
-                tokens: a.alignment.ranges.clone(),
-                findings: a.findings.clone(),
-                trace,
-                analysis: Arc::new(a),
-            }),
+            live: Some(live),
             trace_path: Some(trace_path),
-        },
+        };
+    }
+    match analyze(text, &trace, &settings.engine) {
+        Ok(a) => {
+            let live = Live::new(trace, Arc::new(a), text);
+            state.results.put(key, live.clone());
+            Outcome {
+                status: TraceStatus::Ready,
+                live: Some(live),
+                trace_path: Some(trace_path),
+            }
+        }
         Err(e) => {
             let code = match e {
                 AnalysisError::LowCoverage { .. } => "trace-mismatch",
@@ -119,6 +123,19 @@ fn run_engine(state: &State, path: Option<&Path>, text: &str, settings: &Setting
             }
         }
     }
+}
+
+/// Identifies one analysis: the parsed trace (a new parse is a new `Arc`), the text and the
+/// engine settings.
+fn result_key(trace: &Arc<Trace>, text: &str, settings: &Settings) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (Arc::as_ptr(trace) as usize).hash(&mut h);
+    text.hash(&mut h);
+    serde_json::to_string(&settings.engine)
+        .unwrap_or_default()
+        .hash(&mut h);
+    h.finish()
 }
 
 /// Analyse a document in the background (after `delay`, if any), then publish. Stale work —

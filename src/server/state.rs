@@ -33,6 +33,7 @@ pub struct State {
     pub initialized: AtomicBool,
     pub dismissals: Dismissals,
     pub traces: TraceCache,
+    pub results: ResultCache,
     /// A settings problem found before the client could be told (shown at `initialized`).
     pub pending_warning: Mutex<Option<String>>,
     pub progress_ids: AtomicU32,
@@ -48,6 +49,7 @@ impl State {
             initialized: AtomicBool::new(false),
             dismissals,
             traces: TraceCache::default(),
+            results: ResultCache::default(),
             pending_warning: Mutex::new(None),
             progress_ids: AtomicU32::new(0),
         }
@@ -105,5 +107,30 @@ impl TraceCache {
 
     pub fn forget(&self, path: &Path) {
         self.entries.lock().expect("cache lock").remove(path);
+    }
+}
+
+/// Recent analysis results by [`super::schedule`]'s key, so re-opening a document whose text,
+/// sidecar and settings are unchanged publishes at once.
+#[derive(Default)]
+pub struct ResultCache {
+    entries: Mutex<HashMap<u64, super::documents::Live>>,
+}
+
+impl ResultCache {
+    pub fn get(&self, key: u64) -> Option<super::documents::Live> {
+        self.entries
+            .lock()
+            .expect("results lock")
+            .get(&key)
+            .cloned()
+    }
+
+    pub fn put(&self, key: u64, live: super::documents::Live) {
+        let mut entries = self.entries.lock().expect("results lock");
+        if entries.len() >= CACHE_ENTRIES {
+            entries.clear();
+        }
+        entries.insert(key, live);
     }
 }
