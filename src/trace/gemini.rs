@@ -15,7 +15,7 @@ use super::detect::is_stream;
 use super::lines::{parse_record, records};
 use super::prompt::count;
 use super::surface::{self, PieceStyle};
-use super::{classify_logprob, Alternative, Token, Trace, TraceError, TraceFormat};
+use super::{Token, Trace, TraceError, TraceFormat};
 
 const FORMAT: TraceFormat = TraceFormat::Gemini;
 
@@ -160,27 +160,6 @@ pub fn read(data: &[u8]) -> Result<Trace, TraceError> {
 }
 
 fn convert(c: Cand, top: Vec<Cand>, style: PieceStyle) -> Token {
-    let text = c.token.unwrap_or_default();
-    let (bytes, lossy) = surface::token_bytes(&text, style);
-    let (logprob, sentinel) = classify_logprob(c.logprob);
-    let mut top: Vec<Alternative> = top
-        .into_iter()
-        .filter_map(|a| {
-            Some(Alternative {
-                logprob: classify_logprob(a.logprob).0?,
-                bytes: surface::token_bytes(a.token.as_deref()?, style).0,
-                id: a.id.and_then(|i| u32::try_from(i).ok()),
-            })
-        })
-        .collect();
-    top.sort_by(|a, b| b.logprob.total_cmp(&a.logprob));
-    Token {
-        lossy: lossy || bytes.is_empty(),
-        bytes,
-        logprob,
-        id: c.id.and_then(|i| u32::try_from(i).ok()),
-        top,
-        sentinel,
-        ..Token::default()
-    }
+    let alternatives = top.iter().map(|a| (a.token.as_deref(), a.logprob, a.id));
+    surface::text_token(c.token.as_deref(), c.logprob, c.id, alternatives, style)
 }

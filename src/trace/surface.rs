@@ -142,6 +142,41 @@ pub fn gpt2_piece_bytes(s: &str) -> Option<Vec<u8>> {
     s.chars().map(gpt2_char_to_byte).collect()
 }
 
+/// A token from its surface text, ln p and id, with alternatives given the same way (the shape
+/// of TGI, Gemini and other readers that have no `bytes`). Alternatives without text or with a
+/// sentinel value are left out; the rest are sorted most likely first.
+pub(crate) fn text_token<'a>(
+    text: Option<&str>,
+    logprob: Option<f64>,
+    id: Option<i64>,
+    alternatives: impl IntoIterator<Item = (Option<&'a str>, Option<f64>, Option<i64>)>,
+    style: PieceStyle,
+) -> super::Token {
+    let id_of = |i: Option<i64>| i.and_then(|i| u32::try_from(i).ok());
+    let (bytes, lossy) = token_bytes(text.unwrap_or_default(), style);
+    let (logprob, sentinel) = super::classify_logprob(logprob);
+    let mut top: Vec<super::Alternative> = alternatives
+        .into_iter()
+        .filter_map(|(t, lp, i)| {
+            Some(super::Alternative {
+                logprob: super::classify_logprob(lp).0?,
+                bytes: token_bytes(t?, style).0,
+                id: id_of(i),
+            })
+        })
+        .collect();
+    top.sort_by(|a, b| b.logprob.total_cmp(&a.logprob));
+    super::Token {
+        lossy: lossy || bytes.is_empty(),
+        bytes,
+        logprob,
+        id: id_of(id),
+        top,
+        sentinel,
+        ..super::Token::default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

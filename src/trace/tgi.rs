@@ -16,7 +16,7 @@ use serde::Deserialize;
 use super::lines::{parse_record, records};
 use super::prompt::{count, join};
 use super::surface::{self, PieceStyle};
-use super::{classify_logprob, Alternative, Token, Trace, TraceError, TraceFormat};
+use super::{Token, Trace, TraceError, TraceFormat};
 
 const FORMAT: TraceFormat = TraceFormat::Tgi;
 
@@ -147,27 +147,6 @@ fn style_of<'a>(tokens: impl Iterator<Item = &'a TgiToken>) -> PieceStyle {
 }
 
 fn convert(t: TgiToken, top: Vec<TgiToken>, style: PieceStyle) -> Token {
-    let text = t.text.unwrap_or_default();
-    let (bytes, lossy) = surface::token_bytes(&text, style);
-    let (logprob, sentinel) = classify_logprob(t.logprob);
-    let mut top: Vec<Alternative> = top
-        .into_iter()
-        .filter_map(|a| {
-            Some(Alternative {
-                logprob: classify_logprob(a.logprob).0?,
-                bytes: surface::token_bytes(a.text.as_deref()?, style).0,
-                id: a.id.and_then(|i| u32::try_from(i).ok()),
-            })
-        })
-        .collect();
-    top.sort_by(|a, b| b.logprob.total_cmp(&a.logprob));
-    Token {
-        lossy: lossy || bytes.is_empty(),
-        bytes,
-        logprob,
-        id: t.id.and_then(|i| u32::try_from(i).ok()),
-        top,
-        sentinel,
-        ..Token::default()
-    }
+    let alternatives = top.iter().map(|a| (a.text.as_deref(), a.logprob, a.id));
+    surface::text_token(t.text.as_deref(), t.logprob, t.id, alternatives, style)
 }
