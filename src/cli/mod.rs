@@ -40,7 +40,7 @@ pub enum Command {
     /// Score an existing document with a server that returns prompt logprobs; write its sidecar.
     Score(score::ScoreArgs),
     /// Run the language server on standard input and output (for editors).
-    Lsp,
+    Lsp(LspArgs),
 }
 
 /// How to find and read a document's trace (shared by check and show).
@@ -120,6 +120,23 @@ pub struct ConvertArgs {
     pub output: Option<PathBuf>,
 }
 
+#[derive(Args)]
+pub struct LspArgs {
+    /// Score documents that have no trace with this server (vllm, llama-cpp-python, tgi,
+    /// sglang, together, fireworks). Like the settings' `scoring`, but from the command line.
+    #[arg(long, value_name = "KIND", requires = "endpoint")]
+    pub server: Option<String>,
+    /// The scoring server's URL.
+    #[arg(long, value_name = "URL", requires = "server")]
+    pub endpoint: Option<String>,
+    /// The model name the scoring server expects.
+    #[arg(long, value_name = "NAME", requires = "server")]
+    pub model: Option<String>,
+    /// The environment variable that holds the scoring server's API key.
+    #[arg(long, value_name = "VAR", requires = "server")]
+    pub api_key_env: Option<String>,
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 pub enum OutputFormat {
     Human,
@@ -176,7 +193,16 @@ pub fn run() -> ExitCode {
         Command::Convert(a) => convert::run(a),
         Command::Draft(a) => draft::run(a),
         Command::Score(a) => score::run(a),
-        Command::Lsp => {
+        Command::Lsp(a) => {
+            let scoring = match (a.server, a.endpoint) {
+                (Some(server), Some(endpoint)) => Some(hedge::server::settings::Scoring {
+                    server,
+                    endpoint,
+                    model: a.model,
+                    api_key_env: a.api_key_env,
+                }),
+                _ => None,
+            };
             let rt = match tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
                 .enable_all()
@@ -185,7 +211,7 @@ pub fn run() -> ExitCode {
                 Ok(rt) => rt,
                 Err(e) => return fail(format!("cannot start the server: {e}")),
             };
-            rt.block_on(hedge::server::run_stdio());
+            rt.block_on(hedge::server::run_stdio(scoring));
             ExitCode::SUCCESS
         }
     }

@@ -52,11 +52,27 @@ impl Backend {
     }
 
     /// Apply settings; a problem is reported and the previous settings are kept.
-    fn apply_settings(&self, value: &Value) -> Option<String> {
+    /// `trusted`: the value came from the user's own settings (`initializationOptions`), not
+    /// from a workspace, so it may name a scoring endpoint.
+    fn apply_settings(&self, value: &Value, trusted: bool) -> Option<String> {
         match Settings::from_json(value) {
-            Ok(s) => {
+            Ok(mut s) => {
+                let mut warning = None;
+                let mut trusted_scoring = self.state.trusted_scoring.write().expect("scoring lock");
+                if trusted {
+                    if s.scoring.is_some() {
+                        *trusted_scoring = s.scoring.clone();
+                    }
+                } else if s.scoring.is_some() {
+                    warning = Some(
+                        "hedge: `scoring` from workspace settings is ignored: a scoring endpoint \
+                         is taken only from user settings or `hedge lsp --endpoint`"
+                            .to_string(),
+                    );
+                }
+                s.scoring = trusted_scoring.clone();
                 *self.state.settings.write().expect("settings lock") = s;
-                None
+                warning
             }
             Err(e) => Some(format!("hedge: settings ignored, defaults kept: {e}")),
         }
@@ -81,7 +97,7 @@ impl Backend {
             };
             let value = values.into_iter().next().unwrap_or(Value::Null);
             let backend = Backend::new(client.clone(), state);
-            if let Some(w) = backend.apply_settings(&value) {
+            if let Some(w) = backend.apply_settings(&value, false) {
                 client.show_message(MessageType::WARNING, w).await;
             }
             backend.refresh_all().await;
@@ -179,7 +195,8 @@ impl LanguageServer for Backend {
         *self.state.caps.write().expect("caps lock") = caps;
         *self.state.encoding.write().expect("encoding lock") = enc;
         if let Some(opts) = &params.initialization_options {
-            *self.state.pending_warning.lock().expect("warning lock") = self.apply_settings(opts);
+            *self.state.pending_warning.lock().expect("warning lock") =
+                self.apply_settings(opts, true);
         }
         Ok(InitializeResult {
             server_info: Some(ServerInfo {
@@ -322,7 +339,7 @@ impl LanguageServer for Backend {
         };
         match section {
             Some(v) => {
-                if let Some(w) = self.apply_settings(&v) {
+                if let Some(w) = self.apply_settings(&v, false) {
                     self.warn(w);
                 }
                 let (client, state) = (self.client.clone(), self.state.clone());
@@ -500,8 +517,11 @@ pub fn service(
 }
 
 /// Serve LSP over stdin/stdout until the client exits.
-pub async fn run_stdio() {
-    let (service, socket, _) = service(dismissals::Dismissals::load(dismissals::default_path()));
+pub async fn run_stdio(scoring: Option<settings::Scoring>) {
+    let (service, socket, state) =
+        service(dismissals::Dismissals::load(dismissals::default_path()));
+    *state.trusted_scoring.write().expect("scoring lock") = scoring.clone();
+    state.settings.write().expect("settings lock").scoring = scoring;
     Server::new(tokio::io::stdin(), tokio::io::stdout(), socket)
         .serve(service)
         .await;

@@ -10,11 +10,13 @@ use tower_lsp_server::ls_types::{ProgressToken, Uri};
 use tower_lsp_server::Client;
 
 use crate::analysis::{analyze, AnalysisError};
+use crate::source::api_key::ApiKey;
+use crate::source::http::{Endpoint, ScoreOptions, Scorer, ServerKind};
 use crate::source::inline;
 use crate::trace::Trace;
 
 use super::documents::{Live, TraceStatus};
-use super::settings::Settings;
+use super::settings::{Scoring, Settings};
 use super::state::State;
 
 /// Pause after the last edit before the document is re-aligned with its trace.
@@ -70,6 +72,9 @@ fn run_engine(state: &State, path: Option<&Path>, text: &str, settings: &Setting
                 };
             }
         }
+        if let Some(scoring) = &settings.scoring {
+            return score_over_http(state, scoring, text, settings);
+        }
         return none(TraceStatus::None);
     };
     let shown = trace_path
@@ -122,6 +127,63 @@ fn run_engine(state: &State, path: Option<&Path>, text: &str, settings: &Setting
                 trace_path: Some(trace_path),
             }
         }
+    }
+}
+
+/// The scoring client for the configured endpoint (built once per configuration).
+fn scorer_for(state: &State, scoring: &Scoring) -> Result<Scorer, String> {
+    let mut slot = state.scorer.lock().expect("scorer lock");
+    if let Some((s, built)) = slot.as_ref() {
+        if s == scoring {
+            return built.clone();
+        }
+    }
+    let built = (|| {
+        let kind = ServerKind::from_name(&scoring.server).ok_or_else(|| {
+            format!(
+                "unknown scoring server `{}` (vllm, llama-cpp-python, tgi, sglang, together, fireworks)",
+                scoring.server
+            )
+        })?;
+        let endpoint =
+            Endpoint::new(kind, &scoring.endpoint, scoring.model.clone()).map_err(|e| e.message)?;
+        let key = match &scoring.api_key_env {
+            Some(var) => Some(ApiKey::from_env(var).map_err(|e| e.message)?),
+            None => None,
+        };
+        Scorer::new(endpoint, key, ScoreOptions::default()).map_err(|e| e.message)
+    })();
+    *slot = Some((scoring.clone(), built.clone()));
+    built
+}
+
+/// Score a document that has no trace with the user's scoring server, then analyse it. Runs on
+/// a blocking thread of the server's runtime; a failure becomes one diagnostic at the top.
+fn score_over_http(state: &State, scoring: &Scoring, text: &str, settings: &Settings) -> Outcome {
+    let fail = |message: String| Outcome {
+        status: TraceStatus::Error {
+            code: "scoring-error",
+            message: format!("hedge: scoring failed: {message}"),
+        },
+        live: None,
+        trace_path: None,
+    };
+    let scorer = match scorer_for(state, scoring) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let scored = tokio::runtime::Handle::current().block_on(scorer.score(text, None, &|_| {}));
+    let trace = match scored {
+        Ok(s) => Arc::new(s.trace),
+        Err(e) => return fail(e.message),
+    };
+    match analyze(text, &trace, &settings.engine) {
+        Ok(a) => Outcome {
+            status: TraceStatus::Ready,
+            live: Some(Live::new(trace, Arc::new(a), text)),
+            trace_path: None,
+        },
+        Err(e) => fail(e.to_string()),
     }
 }
 

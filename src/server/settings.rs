@@ -20,6 +20,21 @@ pub struct Settings {
     pub max_document_bytes: usize,
     /// Put one information note at the top of a document that has no trace.
     pub note_missing_trace: bool,
+    /// Where documents without a trace are scored. Taken only from user-level settings
+    /// (`initializationOptions`) or `hedge lsp`'s flags, never from a workspace.
+    pub scoring: Option<Scoring>,
+}
+
+/// A scoring server configured by the user.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Scoring {
+    /// vllm | llama-cpp-python | tgi | sglang | together | fireworks
+    pub server: String,
+    pub endpoint: String,
+    pub model: Option<String>,
+    /// The name of the environment variable holding the API key (never the key).
+    pub api_key_env: Option<String>,
 }
 
 impl Default for Settings {
@@ -33,6 +48,7 @@ impl Default for Settings {
                 .collect(),
             max_document_bytes: DEFAULT_MAX_DOCUMENT_BYTES,
             note_missing_trace: false,
+            scoring: None,
         }
     }
 }
@@ -44,13 +60,15 @@ struct ServerPart {
     sidecar_suffixes: Option<Vec<String>>,
     max_document_bytes: Option<usize>,
     note_missing_trace: Option<bool>,
+    scoring: Option<Scoring>,
 }
 
-const SERVER_KEYS: [&str; 4] = [
+const SERVER_KEYS: [&str; 5] = [
     "heatmap",
     "sidecarSuffixes",
     "maxDocumentBytes",
     "noteMissingTrace",
+    "scoring",
 ];
 const ENGINE_KEYS: [&str; 5] = [
     "vocabSize",
@@ -135,6 +153,7 @@ impl Settings {
             sidecar_suffixes: suffixes,
             max_document_bytes: part.max_document_bytes.unwrap_or(d.max_document_bytes),
             note_missing_trace: part.note_missing_trace.unwrap_or(d.note_missing_trace),
+            scoring: part.scoring,
         })
     }
 }

@@ -37,6 +37,16 @@ pub struct State {
     /// A settings problem found before the client could be told (shown at `initialized`).
     pub pending_warning: Mutex<Option<String>>,
     pub progress_ids: AtomicU32,
+    /// The scoring endpoint the user configured (flags or `initializationOptions`); workspace
+    /// settings cannot change it.
+    pub trusted_scoring: RwLock<Option<super::settings::Scoring>>,
+    /// The client for it, built on first use.
+    pub scorer: Mutex<
+        Option<(
+            super::settings::Scoring,
+            Result<crate::source::http::Scorer, String>,
+        )>,
+    >,
 }
 
 impl State {
@@ -52,6 +62,8 @@ impl State {
             results: ResultCache::default(),
             pending_warning: Mutex::new(None),
             progress_ids: AtomicU32::new(0),
+            trusted_scoring: RwLock::new(None),
+            scorer: Mutex::new(None),
         }
     }
 
