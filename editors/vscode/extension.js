@@ -70,6 +70,15 @@ function serverSettings(scope) {
   return JSON.parse(JSON.stringify(out));
 }
 
+/** What the server gets at start: its settings plus `scoring`, read from the user's own
+ *  settings only (the server takes a scoring endpoint from nowhere else). */
+function initializationOptions() {
+  const out = serverSettings();
+  const scoring = hedgeConfig().inspect('scoring');
+  if (scoring && scoring.globalValue) out.scoring = JSON.parse(JSON.stringify(scoring.globalValue));
+  return out;
+}
+
 function expandHome(p) {
   if (p === '~') return os.homedir();
   if (p.startsWith('~/') || p.startsWith('~\\')) return path.join(os.homedir(), p.slice(2));
@@ -131,7 +140,7 @@ function makeClient(command) {
   const serverOptions = { command, args: ['lsp'] };
   const clientOptions = {
     documentSelector: SELECTOR,
-    initializationOptions: serverSettings(),
+    initializationOptions: initializationOptions(),
     outputChannel: output,
     revealOutputChannelOn: RevealOutputChannelOn.Never,
     middleware: {
@@ -514,7 +523,7 @@ async function activate(context) {
     vscode.commands.registerCommand('hedge.showTokens', showTokens),
     vscode.commands.registerCommand('hedge.restartServer', restart),
     vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration('hedge.serverPath')) {
+      if (e.affectsConfiguration('hedge.serverPath') || e.affectsConfiguration('hedge.scoring')) {
         restart();
       } else if (e.affectsConfiguration('hedge')) {
         const c = running();
