@@ -10,6 +10,7 @@ pub mod actions;
 pub mod diagnostics;
 pub mod dismissals;
 pub mod documents;
+pub mod frames;
 pub mod hover;
 pub mod position;
 pub mod schedule;
@@ -522,7 +523,11 @@ pub async fn run_stdio(scoring: Option<settings::Scoring>) {
         service(dismissals::Dismissals::load(dismissals::default_path()));
     *state.trusted_scoring.write().expect("scoring lock") = scoring.clone();
     state.settings.write().expect("settings lock").scoring = scoring;
-    Server::new(tokio::io::stdin(), tokio::io::stdout(), socket)
-        .serve(service)
-        .await;
+    Server::new(
+        frames::sanitized(tokio::io::stdin()),
+        tokio::io::stdout(),
+        socket,
+    )
+    .serve(service)
+    .await;
 }

@@ -32,7 +32,10 @@ impl Client {
         let (client_side, server_side) = tokio::io::duplex(1 << 20);
         let (sr, sw) = tokio::io::split(server_side);
         let (service, socket, state) = hedge::server::service(Dismissals::load(dismissal_file));
-        tokio::spawn(tower_lsp_server::Server::new(sr, sw, socket).serve(service));
+        tokio::spawn(
+            tower_lsp_server::Server::new(hedge::server::frames::sanitized(sr), sw, socket)
+                .serve(service),
+        );
         let (cr, cw) = tokio::io::split(client_side);
         Client {
             reader: BufReader::new(cr),
@@ -71,6 +74,7 @@ impl Client {
                 len = v.parse().unwrap();
             }
         }
+        assert!(len > 0, "a message without Content-Length");
         let mut body = vec![0; len];
         self.reader.read_exact(&mut body).await.unwrap();
         serde_json::from_slice(&body).unwrap()
