@@ -22,8 +22,9 @@ use super::fail;
 pub struct EndpointArgs {
     /// The server's address, such as http://127.0.0.1:8080/v1 (hedge connects nowhere else).
     #[arg(long, value_name = "URL")]
-    pub endpoint: String,
-    /// The model name to send (needed by hosted APIs).
+    pub endpoint: Option<String>,
+    /// The model name to send (needed by hosted APIs). `hedge score` without --endpoint: the
+    /// GGUF file to score with inside hedge (feature `local`).
     #[arg(long, value_name = "NAME")]
     pub model: Option<String>,
     /// The environment variable that holds the API key, such as OPENAI_API_KEY (the key itself
@@ -62,6 +63,7 @@ impl EndpointArgs {
 }
 
 #[derive(Args)]
+#[command(mut_arg("endpoint", |a| a.required(true)))]
 pub struct DraftArgs {
     /// The prompt; `-` reads it from standard input.
     #[arg(value_name = "PROMPT")]
@@ -142,7 +144,10 @@ pub fn run(a: DraftArgs) -> ExitCode {
         (Ok(h), Ok(k)) => (h, k),
         (Err(e), _) | (_, Err(e)) => return fail(e),
     };
-    let mut req = DraftRequest::new(a.endpoint.endpoint.clone(), prompt);
+    let Some(url) = a.endpoint.endpoint.clone() else {
+        return fail("--endpoint URL is required");
+    };
+    let mut req = DraftRequest::new(url, prompt);
     req.model = a.endpoint.model.clone();
     req.system = a.system.clone();
     req.max_tokens = Some(a.max_tokens);

@@ -49,6 +49,7 @@ fn is_response_file(path: &Path) -> bool {
 /// Read and analyse one document (several reports for a log with several messages). `Err` is
 /// the message to print after `hedge: `.
 pub fn analyse_file(doc_path: &Path, args: &TraceArgs) -> Result<Vec<FileReport>, String> {
+    super::local::require(args.local_model.as_deref())?;
     let shown = doc_path.display().to_string();
     let cfg = config_for(doc_path, args)?;
     let bytes = std::fs::read(doc_path).map_err(|e| format!("{shown}: cannot be read: {e}"))?;
@@ -77,6 +78,20 @@ pub fn analyse_file(doc_path: &Path, args: &TraceArgs) -> Result<Vec<FileReport>
             ));
         }
         return Ok(out);
+    }
+    if let (None, None, Some(model)) = (&args.trace, &sidecar, &args.local_model) {
+        let trace = super::local::score(model, &doc, None)
+            .map_err(|e| format!("{shown}: {e}"))?
+            .trace;
+        let trace_shown = format!("scored locally with {}", model.display());
+        let analysis = analyze(&doc, &trace, &cfg).map_err(|e| format!("{trace_shown}: {e}"))?;
+        return Ok(vec![FileReport::new(
+            shown,
+            trace_shown,
+            doc,
+            trace,
+            analysis,
+        )]);
     }
     let trace_path = match (&args.trace, sidecar) {
         (Some(t), _) => t.clone(),

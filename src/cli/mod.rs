@@ -4,6 +4,7 @@ mod check;
 mod convert;
 mod draft;
 mod load;
+mod local;
 mod score;
 mod show;
 
@@ -69,6 +70,10 @@ pub struct TraceArgs {
     /// Refuse trace files larger than this many bytes.
     #[arg(long, value_name = "BYTES", default_value_t = hedge::trace::DEFAULT_MAX_TRACE_BYTES)]
     pub max_trace_bytes: u64,
+    /// Score a document that has no trace with this GGUF model, inside hedge (needs a hedge
+    /// built with `--features local`).
+    #[arg(long = "model", value_name = "GGUF")]
+    pub local_model: Option<PathBuf>,
 }
 
 #[derive(Args)]

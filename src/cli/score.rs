@@ -1,9 +1,11 @@
 //! `hedge score PATH --endpoint URL --server KIND`: score an existing document with a server
 //! that returns prompt logprobs and write the result as its native sidecar.
+//! `hedge score PATH --model GGUF` (no --endpoint) scores it inside hedge instead (feature
+//! `local`).
 
 use std::fs::OpenOptions;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
@@ -12,10 +14,10 @@ use clap::Args;
 use hedge::source::chunks::{ChunkCache, ChunkOptions};
 use hedge::source::http::{Endpoint, ScoreOptions, ScoreProgress, Scorer, ServerKind};
 use hedge::source::sidecar;
-use hedge::trace::native;
+use hedge::trace::{native, Trace};
 
 use super::draft::{wait_for, EndpointArgs};
-use super::fail;
+use super::{fail, local};
 
 #[derive(Args)]
 pub struct ScoreArgs {
@@ -24,8 +26,8 @@ pub struct ScoreArgs {
     pub path: PathBuf,
     /// What the endpoint runs: vllm, llama-cpp-python, tgi, sglang, together or fireworks
     /// (llama-server, Ollama and OpenAI chat cannot score existing text).
-    #[arg(long, value_name = "KIND", value_parser = parse_kind)]
-    pub server: ServerKind,
+    #[arg(long, value_name = "KIND", value_parser = parse_kind, requires = "endpoint")]
+    pub server: Option<ServerKind>,
     #[command(flatten)]
     pub endpoint: EndpointArgs,
     /// A file holding the prompt the document answered; it is scored as context, not kept.
@@ -81,6 +83,17 @@ pub fn run(a: ScoreArgs) -> ExitCode {
         },
         None => None,
     };
+    let Some(url) = a.endpoint.endpoint.clone() else {
+        return match a.endpoint.model.clone() {
+            Some(model) => score_locally(&a, Path::new(&model), &text, prompt.as_deref(), &out),
+            None => fail(
+                "give --endpoint URL and --server KIND to score with a server, or --model GGUF to score with a local model",
+            ),
+        };
+    };
+    let Some(server) = a.server else {
+        return fail("--server KIND is required with --endpoint (vllm, llama-cpp-python, tgi, sglang, together or fireworks)");
+    };
     if a.chunk_bytes < 64 {
         return fail("--chunk-bytes must be at least 64");
     }
@@ -88,7 +101,7 @@ pub fn run(a: ScoreArgs) -> ExitCode {
         (Ok(h), Ok(k)) => (h, k),
         (Err(e), _) | (_, Err(e)) => return fail(e),
     };
-    let endpoint = match Endpoint::new(a.server, &a.endpoint.endpoint, a.endpoint.model.clone()) {
+    let endpoint = match Endpoint::new(server, &url, a.endpoint.model.clone()) {
         Ok(e) => e,
         Err(e) => return fail(e),
     };
@@ -127,17 +140,8 @@ pub fn run(a: ScoreArgs) -> ExitCode {
     if let Some(e) = &scored.cache_error {
         eprintln!("hedge: warning: {e}");
     }
-    let mut buf = Vec::new();
-    if let Err(e) = native::write(&scored.trace, &mut buf) {
-        return fail(format!("{}: cannot be written: {e}", out.display()));
-    }
-    let written = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&out)
-        .and_then(|mut f| f.write_all(&buf));
-    if let Err(e) = written {
-        return fail(format!("{}: cannot be written: {e}", out.display()));
+    if let Err(e) = write_sidecar(&scored.trace, &out) {
+        return fail(e);
     }
     eprintln!(
         "hedge: {shown}: {} tokens scored in {} chunks ({} from the cache, {} requests); wrote {}",
@@ -145,6 +149,50 @@ pub fn run(a: ScoreArgs) -> ExitCode {
         scored.chunks,
         scored.cached,
         scored.requests,
+        out.display()
+    );
+    ExitCode::SUCCESS
+}
+
+/// Write a trace as a new native sidecar (never over an existing file).
+fn write_sidecar(trace: &Trace, out: &Path) -> Result<(), String> {
+    let mut buf = Vec::new();
+    native::write(trace, &mut buf)
+        .map_err(|e| format!("{}: cannot be written: {e}", out.display()))?;
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(out)
+        .and_then(|mut f| f.write_all(&buf))
+        .map_err(|e| format!("{}: cannot be written: {e}", out.display()))
+}
+
+/// `hedge score PATH --model GGUF`: score inside hedge with the local model.
+fn score_locally(
+    a: &ScoreArgs,
+    model: &Path,
+    text: &str,
+    prompt: Option<&str>,
+    out: &Path,
+) -> ExitCode {
+    let shown = a.path.display();
+    if a.server.is_some() {
+        return fail("--server goes with --endpoint; a local --model needs neither");
+    }
+    let scored = match local::score(model, text, prompt) {
+        Ok(s) => s,
+        Err(e) if e == local::NOT_BUILT => return fail(e),
+        Err(e) => return fail(format!("{shown}: {e}")),
+    };
+    if let Err(e) = write_sidecar(&scored.trace, out) {
+        return fail(e);
+    }
+    let n = scored.trace.tokens.len();
+    eprintln!(
+        "hedge: {shown}: {n} tokens scored with {} in {:.2} s ({:.0} tokens/s); wrote {}",
+        model.display(),
+        scored.seconds,
+        scored.evaluated_tokens as f64 / scored.seconds.max(1e-9),
         out.display()
     );
     ExitCode::SUCCESS

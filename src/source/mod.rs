@@ -7,5 +7,7 @@ mod cut;
 pub mod draft;
 pub mod http;
 pub mod inline;
+#[cfg(feature = "local")]
+pub mod local;
 pub mod sidecar;
 pub mod transport;
