@@ -93,7 +93,7 @@ pub fn align<'a>(tokens: impl IntoIterator<Item = &'a [u8]>, doc: &str) -> Align
 
 /// Widen a byte range to whole characters: a token holding only part of an emoji marks the
 /// whole emoji.
-fn widen(doc: &str, mut start: usize, mut end: usize) -> Range<usize> {
+pub(crate) fn widen(doc: &str, mut start: usize, mut end: usize) -> Range<usize> {
     end = end.min(doc.len());
     start = start.min(end);
     while !doc.is_char_boundary(start) {

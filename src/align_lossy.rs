@@ -21,7 +21,7 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
-use crate::align::{align, Alignment};
+use crate::align::{align, widen, Alignment};
 use crate::trace::Token;
 
 /// The most bytes one `"�"` or one empty lossy token may stand for.
@@ -296,18 +296,6 @@ fn attach(doc: &str, p: usize) -> Option<Range<usize>> {
     } else {
         None
     }
-}
-
-fn widen(doc: &str, mut start: usize, mut end: usize) -> Range<usize> {
-    end = end.min(doc.len());
-    start = start.min(end);
-    while !doc.is_char_boundary(start) {
-        start -= 1;
-    }
-    while !doc.is_char_boundary(end) {
-        end += 1;
-    }
-    start..end
 }
 
 /// A token's bytes cut at each U+FFFD: the literal pieces, each with whether one follows it.
