@@ -88,10 +88,7 @@ struct Cand {
 }
 
 fn shape(reason: String) -> TraceError {
-    TraceError::Shape {
-        format: FORMAT,
-        reason,
-    }
+    FORMAT.shape(reason)
 }
 
 pub fn read(data: &[u8]) -> Result<Trace, TraceError> {

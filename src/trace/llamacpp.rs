@@ -160,10 +160,7 @@ fn read_stream(data: &[u8]) -> Result<Trace, TraceError> {
 }
 
 fn shape(reason: String) -> TraceError {
-    TraceError::Shape {
-        format: FORMAT,
-        reason,
-    }
+    FORMAT.shape(reason)
 }
 
 /// Walk the generated ids alongside the entries: ids skipped before an entry's id were held

@@ -94,6 +94,14 @@ impl TraceFormat {
         }
     }
 
+    /// The error for input that is JSON but not this format's shape.
+    pub(crate) fn shape(self, reason: impl Into<String>) -> TraceError {
+        TraceError::Shape {
+            format: self,
+            reason: reason.into(),
+        }
+    }
+
     pub fn from_name(name: &str) -> Option<TraceFormat> {
         TraceFormat::ALL.into_iter().find(|f| f.name() == name)
     }

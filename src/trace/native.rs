@@ -85,10 +85,7 @@ struct AltLine {
 }
 
 fn shape(reason: String) -> TraceError {
-    TraceError::Shape {
-        format: FORMAT,
-        reason,
-    }
+    FORMAT.shape(reason)
 }
 
 fn bytes_of(text: Option<String>, bytes: Option<Vec<u8>>) -> Option<Vec<u8>> {

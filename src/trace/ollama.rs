@@ -36,10 +36,7 @@ struct Message {
 }
 
 fn shape(reason: String) -> TraceError {
-    TraceError::Shape {
-        format: FORMAT,
-        reason,
-    }
+    FORMAT.shape(reason)
 }
 
 pub fn read(data: &[u8]) -> Result<Trace, TraceError> {

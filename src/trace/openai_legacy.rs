@@ -143,10 +143,7 @@ impl<'de> Deserialize<'de> for TopMap {
 }
 
 fn shape(reason: String) -> TraceError {
-    TraceError::Shape {
-        format: FORMAT,
-        reason,
-    }
+    FORMAT.shape(reason)
 }
 
 pub fn read(data: &[u8]) -> Result<Trace, TraceError> {

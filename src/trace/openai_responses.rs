@@ -73,10 +73,7 @@ struct Wrapped {
 }
 
 fn shape(reason: String) -> TraceError {
-    TraceError::Shape {
-        format: FORMAT,
-        reason,
-    }
+    FORMAT.shape(reason)
 }
 
 pub fn read(data: &[u8]) -> Result<Trace, TraceError> {

@@ -68,10 +68,7 @@ impl<'de> Deserialize<'de> for Triple {
 }
 
 fn shape(reason: String) -> TraceError {
-    TraceError::Shape {
-        format: FORMAT,
-        reason,
-    }
+    FORMAT.shape(reason)
 }
 
 pub fn read(data: &[u8]) -> Result<Trace, TraceError> {
