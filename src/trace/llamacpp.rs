@@ -98,7 +98,7 @@ pub fn read(data: &[u8]) -> Result<Trace, TraceError> {
         ));
     };
     let merged = match &resp.tokens {
-        Some(ids) if !ids.is_empty() => merged_by_ids(&entries, ids),
+        Some(ids) if !ids.is_empty() => merged_by_ids(&entry_ids(&entries), ids),
         _ => Vec::new(),
     };
     let batch = Batch {
@@ -126,7 +126,7 @@ fn read_stream(data: &[u8]) -> Result<Trace, TraceError> {
         if let Some(entries) = chunk.completion_probabilities {
             any_probs = true;
             let mut merged = match &chunk.tokens {
-                Some(ids) if !ids.is_empty() => merged_by_ids(&entries, ids),
+                Some(ids) if !ids.is_empty() => merged_by_ids(&entry_ids(&entries), ids),
                 _ => Vec::new(),
             };
             // `tokens_predicted` counts every token, so a jump larger than the chunk's entries
@@ -159,17 +159,21 @@ fn read_stream(data: &[u8]) -> Result<Trace, TraceError> {
     Ok(trace)
 }
 
+fn entry_ids(entries: &[Entry]) -> Vec<Option<i64>> {
+    entries.iter().map(|e| e.id).collect()
+}
+
 fn shape(reason: String) -> TraceError {
     FORMAT.shape(reason)
 }
 
 /// Walk the generated ids alongside the entries: ids skipped before an entry's id were held
 /// back and merged into it. Stops at the first entry that cannot be placed.
-fn merged_by_ids(entries: &[Entry], generated: &[i64]) -> Vec<bool> {
-    let mut flags = vec![false; entries.len()];
+pub(crate) fn merged_by_ids(entry_ids: &[Option<i64>], generated: &[i64]) -> Vec<bool> {
+    let mut flags = vec![false; entry_ids.len()];
     let mut next = 0usize;
-    for (flag, e) in flags.iter_mut().zip(entries) {
-        let Some(id) = e.id else { break };
+    for (flag, &id) in flags.iter_mut().zip(entry_ids) {
+        let Some(id) = id else { break };
         let rest = generated.get(next..).unwrap_or(&[]);
         let Some(k) = rest.iter().position(|&g| g == id) else {
             break;
@@ -222,7 +226,7 @@ pub(crate) fn tokens_from_batches(batches: Vec<Batch>) -> Result<Vec<Token>, Str
 /// A held-back lead byte followed by the next token: the bytes break UTF-8 at a lead byte
 /// (or a byte that is never valid) and go on after the broken sequence. One token never
 /// looks like that; a token that starts with stray continuation bytes does not count.
-fn starts_with_held_back(b: &[u8]) -> bool {
+pub(crate) fn starts_with_held_back(b: &[u8]) -> bool {
     let Err(e) = std::str::from_utf8(b) else {
         return false;
     };
@@ -315,6 +319,6 @@ fn old_piece_bytes(s: &str) -> Vec<u8> {
 }
 
 /// The bytes hold U+FFFD: a provider that derived them from a lossy string (vLLM, Ollama).
-fn has_replacement(b: &[u8]) -> bool {
+pub(crate) fn has_replacement(b: &[u8]) -> bool {
     memchr::memmem::find(b, "\u{FFFD}".as_bytes()).is_some()
 }

@@ -5,6 +5,7 @@
 //! and alternatives.
 
 pub mod detect;
+mod fast;
 pub mod gemini;
 pub mod hf_transformers;
 mod lines;
@@ -262,11 +263,25 @@ pub fn parse_trace_with(
     if data.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(TraceError::EmptyFile);
     }
+    // The large traces in practice (chat completions, llama.cpp responses with exact bytes)
+    // are read in one pass; everything else, and every error, takes the general path.
+    if let Some(trace) = fast::read(data, forced) {
+        return finish(trace, options);
+    }
+    parse_general(data, forced, options)
+}
+
+/// Every reader, after format detection (or the forced format).
+fn parse_general(
+    data: &[u8],
+    forced: Option<TraceFormat>,
+    options: &ReadOptions,
+) -> Result<Trace, TraceError> {
     let format = match forced {
         Some(f) => f,
         None => detect::detect(data)?,
     };
-    let mut trace = match format {
+    let trace = match format {
         TraceFormat::Native => native::read(data)?,
         TraceFormat::OpenaiChat => openai_chat::read(data)?,
         TraceFormat::OpenaiChatStream => openai_chat::read_stream(data)?,
@@ -280,6 +295,11 @@ pub fn parse_trace_with(
         TraceFormat::Gemini => gemini::read(data)?,
         TraceFormat::HfTransformers => hf_transformers::read(data)?,
     };
+    finish(trace, options)
+}
+
+/// Drop the prompt's tokens unless asked for, and refuse a trace with no tokens.
+fn finish(mut trace: Trace, options: &ReadOptions) -> Result<Trace, TraceError> {
     let prompt = trace.prompt_tokens.min(trace.tokens.len());
     if !options.include_prompt && prompt > 0 {
         trace.tokens.drain(..prompt);

@@ -1,0 +1,726 @@
+//! The fast path for the two shapes that carry large traces: an OpenAI-style chat completion
+//! (`choices[0].logprobs.content[]`, also llama-server's and vLLM's) and a llama.cpp
+//! `/completion` response (`completion_probabilities[]`), with exact `bytes` for every token
+//! and alternative. One pass over the JSON builds the tokens directly: no detection pass, no
+//! intermediate serde structs, no token strings kept.
+//!
+//! It takes only input that the general readers would read to the same trace. Anything else
+//! (another shape, a token without `bytes`, a duplicate or unexpected key, a stream, invalid
+//! JSON, deep nesting) gives `None`, and the general path runs and explains any error. A test
+//! checks both paths agree on every fixture.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use super::llamacpp::{has_replacement, merged_by_ids, starts_with_held_back};
+use super::{classify_logprob, Alternative, Token, Trace, TraceFormat};
+
+/// The input is not one the fast path takes; the general path reads it.
+struct Bail;
+type R<T> = Result<T, Bail>;
+
+/// serde_json's own nesting limit: deeper input goes to the general path, which rejects it.
+const MAX_DEPTH: usize = 128;
+
+/// Read `data` (UTF-8, BOM removed) as one of the fast shapes, or `None`.
+pub(crate) fn read(data: &[u8], forced: Option<TraceFormat>) -> Option<Trace> {
+    let mut s = Scan { d: data, i: 0 };
+    let top = top_level(&mut s).ok()?;
+    s.ws();
+    if s.i != data.len() {
+        return None;
+    }
+    let (format, trace) = top.finish().ok()?;
+    match forced {
+        Some(f) if f != format => None,
+        _ => Some(trace),
+    }
+}
+
+/// What the top level of either shape says, gathered in one scan.
+#[derive(Default)]
+struct Top {
+    seen: Keys,
+    /// `completion_probabilities` (llama.cpp) or `choices[0].logprobs.content` (chat).
+    entries: Option<Entries>,
+    chat: Option<Choice>,
+    model: Option<String>,
+    /// llama.cpp `content`.
+    content: Option<String>,
+    tokens_predicted: Option<u64>,
+    /// llama.cpp `tokens`: the generated ids.
+    ids: Option<Vec<i64>>,
+    completion_tokens: Option<u64>,
+}
+
+#[derive(Default)]
+struct Choice {
+    /// `message.content` (or `delta.content`) when `message` (or `delta`) is an object.
+    message: Option<Option<String>>,
+    delta: Option<Option<String>>,
+    text: Option<String>,
+}
+
+/// Tokens as they are read, before the steps that need the whole array.
+#[derive(Default)]
+struct Entries {
+    tokens: Vec<Token>,
+    /// Each entry's id as given (the token keeps only ids that fit a u32).
+    ids: Vec<Option<i64>>,
+    /// The byte length of each id's piece, from alternatives that give both.
+    pieces: HashMap<i64, usize>,
+}
+
+/// Keys already seen in one object: a second one is a serde "duplicate field" error.
+#[derive(Default, Clone, Copy)]
+struct Keys(u32);
+
+impl Keys {
+    fn first(&mut self, bit: u32) -> R<()> {
+        if self.0 & (1 << bit) != 0 {
+            return Err(Bail);
+        }
+        self.0 |= 1 << bit;
+        Ok(())
+    }
+    fn has(self, bit: u32) -> bool {
+        self.0 & (1 << bit) != 0
+    }
+}
+
+// Top-level keys.
+const K_CHOICES: u32 = 0;
+const K_MODEL: u32 = 1;
+const K_USAGE: u32 = 2;
+const K_PROBS: u32 = 3;
+const K_CONTENT: u32 = 4;
+const K_PREDICTED: u32 = 5;
+const K_TOKENS: u32 = 6;
+
+fn top_level(s: &mut Scan<'_>) -> R<Top> {
+    let mut top = Top::default();
+    let mut seen = Keys::default();
+    s.object(0, |s, key| {
+        match key {
+            b"hedge" => return Err(Bail),
+            b"prompt_logprobs" => s.null()?,
+            b"choices" => {
+                seen.first(K_CHOICES)?;
+                let mut n = 0;
+                s.array(1, |s| {
+                    n += 1;
+                    if n > 1 {
+                        return Err(Bail);
+                    }
+                    choice(s, &mut top)
+                })?;
+                if n == 0 {
+                    return Err(Bail);
+                }
+            }
+            b"model" => {
+                seen.first(K_MODEL)?;
+                top.model = s.opt_string()?;
+            }
+            b"usage" => {
+                seen.first(K_USAGE)?;
+                if !s.null_or()? {
+                    let mut k = Keys::default();
+                    s.object(1, |s, key| match key {
+                        b"completion_tokens" => {
+                            k.first(0)?;
+                            top.completion_tokens = s.opt_u64()?;
+                            Ok(())
+                        }
+                        _ => s.skip(2),
+                    })?;
+                }
+            }
+            b"completion_probabilities" => {
+                seen.first(K_PROBS)?;
+                top.entries = Some(entries(s, 1)?);
+            }
+            b"content" => {
+                seen.first(K_CONTENT)?;
+                top.content = s.opt_string()?;
+            }
+            b"tokens_predicted" => {
+                seen.first(K_PREDICTED)?;
+                top.tokens_predicted = s.opt_u64()?;
+            }
+            b"tokens" => {
+                seen.first(K_TOKENS)?;
+                if !s.null_or()? {
+                    let mut ids = Vec::new();
+                    s.array(1, |s| {
+                        ids.push(s.i64()?);
+                        Ok(())
+                    })?;
+                    top.ids = Some(ids);
+                }
+            }
+            _ => s.skip(1)?,
+        }
+        Ok(())
+    })?;
+    top.seen = seen;
+    Ok(top)
+}
+
+fn choice(s: &mut Scan<'_>, top: &mut Top) -> R<()> {
+    let mut c = Choice::default();
+    let mut k = Keys::default();
+    s.object(2, |s, key| match key {
+        b"index" => {
+            k.first(0)?;
+            s.opt_u64().map(drop)
+        }
+        b"message" => {
+            k.first(1)?;
+            c.message = message(s)?;
+            Ok(())
+        }
+        b"delta" => {
+            k.first(2)?;
+            c.delta = message(s)?;
+            Ok(())
+        }
+        b"text" => {
+            k.first(3)?;
+            c.text = s.opt_string()?;
+            Ok(())
+        }
+        b"logprobs" => {
+            k.first(4)?;
+            let mut lk = Keys::default();
+            s.object(3, |s, key| match key {
+                b"content" => {
+                    lk.first(0)?;
+                    top.entries = Some(entries(s, 4)?);
+                    Ok(())
+                }
+                // A refusal is read by the general path.
+                b"refusal" => {
+                    lk.first(1)?;
+                    s.null_or_empty_array()
+                }
+                _ => s.skip(4),
+            })
+        }
+        b"prompt_logprobs" => s.null(),
+        _ => s.skip(3),
+    })?;
+    if !k.has(4) {
+        return Err(Bail);
+    }
+    top.chat = Some(c);
+    Ok(())
+}
+
+/// A message object's `content`: `None` for `null`, `Some(content)` for an object.
+fn message(s: &mut Scan<'_>) -> R<Option<Option<String>>> {
+    if s.null_or()? {
+        return Ok(None);
+    }
+    let (mut content, mut k) = (None, Keys::default());
+    s.object(3, |s, key| match key {
+        b"content" => {
+            k.first(0)?;
+            content = s.opt_string()?;
+            Ok(())
+        }
+        b"refusal" => {
+            k.first(1)?;
+            s.opt_string().map(drop)
+        }
+        _ => s.skip(4),
+    })?;
+    Ok(Some(content))
+}
+
+// Entry keys.
+const E_ID: u32 = 0;
+const E_TOKEN: u32 = 1;
+const E_BYTES: u32 = 2;
+const E_LOGPROB: u32 = 3;
+const E_TOP: u32 = 4;
+
+fn entries(s: &mut Scan<'_>, depth: usize) -> R<Entries> {
+    let mut out = Entries::default();
+    s.array(depth, |s| entry(s, depth + 1, &mut out))?;
+    Ok(out)
+}
+
+fn entry(s: &mut Scan<'_>, depth: usize, out: &mut Entries) -> R<()> {
+    let (mut id, mut token_empty, mut bytes, mut logprob) = (None, true, None, None);
+    let mut top = Vec::new();
+    let mut k = Keys::default();
+    s.object(depth, |s, key| {
+        match key {
+            b"id" | b"token_id" => {
+                k.first(E_ID)?;
+                id = s.opt_i64()?;
+            }
+            b"token" => {
+                k.first(E_TOKEN)?;
+                token_empty = s.opt_str_raw()?.is_none_or(<[u8]>::is_empty);
+            }
+            b"bytes" => {
+                k.first(E_BYTES)?;
+                bytes = s.opt_bytes()?;
+            }
+            b"logprob" => {
+                k.first(E_LOGPROB)?;
+                logprob = s.opt_f64()?;
+            }
+            b"top_logprobs" => {
+                k.first(E_TOP)?;
+                if !s.null_or()? {
+                    s.array(depth + 1, |s| alternative(s, depth + 2, &mut top, out))?;
+                }
+            }
+            // Other entry shapes (linear probabilities, the old llama.cpp shape, echo offsets).
+            b"prob" | b"top_probs" | b"content" | b"probs" | b"text_offset" => return Err(Bail),
+            _ => s.skip(depth + 1)?,
+        }
+        Ok(())
+    })?;
+    let bytes = bytes.ok_or(Bail)?;
+    // The chat reader takes an unscored first entry as the start of an echoed prompt.
+    if logprob.is_none() && out.tokens.is_empty() {
+        return Err(Bail);
+    }
+    let lossy = has_replacement(&bytes) || (bytes.is_empty() && token_empty);
+    let (logprob, sentinel) = classify_logprob(logprob);
+    out.tokens.push(Token {
+        bytes,
+        logprob,
+        id: id.and_then(|i| u32::try_from(i).ok()),
+        top,
+        sentinel,
+        lossy,
+        ..Token::default()
+    });
+    out.ids.push(id);
+    Ok(())
+}
+
+fn alternative(s: &mut Scan<'_>, depth: usize, top: &mut Vec<Alternative>, out: &mut Entries) -> R<()> {
+    let (mut id, mut has_token, mut bytes, mut logprob) = (None, false, None, None);
+    let mut k = Keys::default();
+    s.object(depth, |s, key| {
+        match key {
+            b"id" | b"token_id" => {
+                k.first(E_ID)?;
+                id = s.opt_i64()?;
+            }
+            b"token" => {
+                k.first(E_TOKEN)?;
+                has_token = s.opt_str_raw()?.is_some();
+            }
+            b"bytes" => {
+                k.first(E_BYTES)?;
+                bytes = s.opt_bytes()?;
+            }
+            b"logprob" => {
+                k.first(E_LOGPROB)?;
+                logprob = s.opt_f64()?;
+            }
+            b"prob" => return Err(Bail),
+            _ => s.skip(depth + 1)?,
+        }
+        Ok(())
+    })?;
+    let Some(bytes) = bytes else {
+        // Only the token's surface text: decoding it needs the whole trace's piece style.
+        return if has_token { Err(Bail) } else { Ok(()) };
+    };
+    if let Some(id) = id {
+        out.pieces.entry(id).or_insert(bytes.len());
+    }
+    if let (Some(lp), _) = classify_logprob(logprob) {
+        top.push(Alternative {
+            bytes,
+            logprob: lp,
+            id: id.and_then(|i| u32::try_from(i).ok()),
+        });
+    }
+    Ok(())
+}
+
+impl Top {
+    fn finish(self) -> R<(TraceFormat, Trace)> {
+        let entries = self.entries.ok_or(Bail)?;
+        if self.seen.has(K_PROBS) {
+            if self.seen.has(K_CHOICES) {
+                return Err(Bail);
+            }
+            let merged = match &self.ids {
+                Some(ids) if !ids.is_empty() => merged_by_ids(&entries.ids, ids),
+                _ => Vec::new(),
+            };
+            let format = TraceFormat::LlamacppCompletion;
+            let mut trace = Trace::new(format, entries.into_tokens(&merged));
+            trace.stated_text = self.content;
+            trace.stated_token_count = self.tokens_predicted.and_then(|n| usize::try_from(n).ok());
+            trace.model = self.model;
+            return Ok((format, trace));
+        }
+        let choice = self.chat.ok_or(Bail)?;
+        if entries.tokens.is_empty() {
+            return Err(Bail);
+        }
+        let format = TraceFormat::OpenaiChat;
+        let mut trace = Trace::new(format, entries.into_tokens(&[]));
+        trace.stated_text = match choice.message.or(choice.delta) {
+            Some(content) => content.or(choice.text),
+            None => choice.text,
+        };
+        trace.stated_token_count = self.completion_tokens.and_then(|n| usize::try_from(n).ok());
+        trace.model = self.model;
+        Ok((format, trace))
+    }
+}
+
+impl Entries {
+    /// The steps of `llamacpp::tokens_from_batches` that need every entry: a last entry with
+    /// no text is dropped, and entries longer than their id's piece are marked merged.
+    fn into_tokens(self, merged: &[bool]) -> Vec<Token> {
+        let Entries {
+            mut tokens,
+            ids,
+            pieces,
+        } = self;
+        if tokens.last().is_some_and(|t| t.bytes.is_empty() && t.lossy) {
+            tokens.pop();
+        }
+        for (i, t) in tokens.iter_mut().enumerate() {
+            let piece_len = ids[i].and_then(|id| pieces.get(&id).copied());
+            t.merged = merged.get(i).copied().unwrap_or(false)
+                || match piece_len {
+                    Some(len) => t.bytes.len() > len,
+                    None => starts_with_held_back(&t.bytes),
+                };
+        }
+        tokens
+    }
+}
+
+/// A strict JSON scanner over a byte slice (already checked to be UTF-8).
+struct Scan<'a> {
+    d: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Scan<'a> {
+    #[inline]
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.d.get(self.i) {
+            self.i += 1;
+        }
+    }
+
+    #[inline]
+    fn peek(&mut self) -> R<u8> {
+        self.ws();
+        self.d.get(self.i).copied().ok_or(Bail)
+    }
+
+    #[inline]
+    fn eat(&mut self, c: u8) -> R<()> {
+        if self.peek()? != c {
+            return Err(Bail);
+        }
+        self.i += 1;
+        Ok(())
+    }
+
+    fn literal(&mut self, word: &[u8]) -> R<()> {
+        self.ws();
+        if !self.d[self.i..].starts_with(word) {
+            return Err(Bail);
+        }
+        self.i += word.len();
+        Ok(())
+    }
+
+    /// An object: `f` is called with each key, positioned at its value, and must consume it.
+    fn object(&mut self, depth: usize, mut f: impl FnMut(&mut Self, &'a [u8]) -> R<()>) -> R<()> {
+        if depth >= MAX_DEPTH {
+            return Err(Bail);
+        }
+        self.eat(b'{')?;
+        if self.peek()? == b'}' {
+            self.i += 1;
+            return Ok(());
+        }
+        loop {
+            let (key, escaped) = self.raw_string()?;
+            if escaped {
+                return Err(Bail);
+            }
+            self.eat(b':')?;
+            f(self, key)?;
+            match self.peek()? {
+                b',' => self.i += 1,
+                b'}' => {
+                    self.i += 1;
+                    return Ok(());
+                }
+                _ => return Err(Bail),
+            }
+        }
+    }
+
+    /// An array: `f` is called at each element and must consume it.
+    fn array(&mut self, depth: usize, mut f: impl FnMut(&mut Self) -> R<()>) -> R<()> {
+        if depth >= MAX_DEPTH {
+            return Err(Bail);
+        }
+        self.eat(b'[')?;
+        if self.peek()? == b']' {
+            self.i += 1;
+            return Ok(());
+        }
+        loop {
+            f(self)?;
+            match self.peek()? {
+                b',' => self.i += 1,
+                b']' => {
+                    self.i += 1;
+                    return Ok(());
+                }
+                _ => return Err(Bail),
+            }
+        }
+    }
+
+    /// Consume a `null` if one is next.
+    fn null_or(&mut self) -> R<bool> {
+        if self.peek()? == b'n' {
+            self.literal(b"null")?;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    fn null(&mut self) -> R<()> {
+        self.literal(b"null")
+    }
+
+    fn null_or_empty_array(&mut self) -> R<()> {
+        if self.null_or()? {
+            return Ok(());
+        }
+        self.eat(b'[')?;
+        self.eat(b']')
+    }
+
+    /// A string's raw contents between the quotes, and whether it holds escapes. Escapes are
+    /// checked to be valid (serde's rules) when there are any.
+    fn raw_string(&mut self) -> R<(&'a [u8], bool)> {
+        self.eat(b'"')?;
+        let start = self.i;
+        let mut escaped = false;
+        loop {
+            let k = memchr::memchr2(b'"', b'\\', &self.d[self.i..]).ok_or(Bail)?;
+            self.i += k;
+            if self.d[self.i] == b'"' {
+                break;
+            }
+            escaped = true;
+            self.i += 2;
+            if self.i >= self.d.len() {
+                return Err(Bail);
+            }
+        }
+        let raw = &self.d[start..self.i];
+        self.i += 1;
+        if raw.iter().any(|&b| b < 0x20) {
+            return Err(Bail);
+        }
+        if escaped && serde_json::from_slice::<Cow<'_, str>>(&self.d[start - 1..self.i]).is_err() {
+            return Err(Bail);
+        }
+        Ok((raw, escaped))
+    }
+
+    fn opt_str_raw(&mut self) -> R<Option<&'a [u8]>> {
+        if self.null_or()? {
+            return Ok(None);
+        }
+        Ok(Some(self.raw_string()?.0))
+    }
+
+    fn opt_string(&mut self) -> R<Option<String>> {
+        if self.null_or()? {
+            return Ok(None);
+        }
+        let start = self.i;
+        let (raw, escaped) = self.raw_string()?;
+        if escaped {
+            let quoted = &self.d[start..self.i];
+            return serde_json::from_slice::<String>(quoted).map(Some).map_err(|_| Bail);
+        }
+        std::str::from_utf8(raw).map(|s| Some(s.to_owned())).map_err(|_| Bail)
+    }
+
+    /// A JSON number's text and whether it is an integer (no fraction, no exponent).
+    fn number(&mut self) -> R<(&'a str, bool)> {
+        self.ws();
+        let d = self.d;
+        let start = self.i;
+        let mut i = start;
+        if d.get(i) == Some(&b'-') {
+            i += 1;
+        }
+        match d.get(i) {
+            Some(b'0') => i += 1,
+            Some(b'1'..=b'9') => {
+                while d.get(i).is_some_and(u8::is_ascii_digit) {
+                    i += 1;
+                }
+            }
+            _ => return Err(Bail),
+        }
+        let mut integer = true;
+        if d.get(i) == Some(&b'.') {
+            integer = false;
+            i += 1;
+            let at = i;
+            while d.get(i).is_some_and(u8::is_ascii_digit) {
+                i += 1;
+            }
+            if i == at {
+                return Err(Bail);
+            }
+        }
+        if let Some(b'e' | b'E') = d.get(i) {
+            integer = false;
+            i += 1;
+            if let Some(b'+' | b'-') = d.get(i) {
+                i += 1;
+            }
+            let at = i;
+            while d.get(i).is_some_and(u8::is_ascii_digit) {
+                i += 1;
+            }
+            if i == at {
+                return Err(Bail);
+            }
+        }
+        self.i = i;
+        let text = std::str::from_utf8(&d[start..i]).map_err(|_| Bail)?;
+        Ok((text, integer))
+    }
+
+    /// A number as serde_json gives it to an `f64` field. Its integers (through u64/i64, or
+    /// f64 when out of their range, `-0` as −0.0) and its decimals are both the correctly
+    /// rounded value, as `parse` gives; out of range is an error there, so it is not taken.
+    fn f64(&mut self) -> R<f64> {
+        let (text, _) = self.number()?;
+        let v = text.parse::<f64>().map_err(|_| Bail)?;
+        if !v.is_finite() {
+            return Err(Bail);
+        }
+        Ok(v)
+    }
+
+    fn opt_f64(&mut self) -> R<Option<f64>> {
+        if self.null_or()? {
+            return Ok(None);
+        }
+        self.f64().map(Some)
+    }
+
+    fn i64(&mut self) -> R<i64> {
+        let (text, integer) = self.number()?;
+        // serde_json reads `-0` as a float, which an integer field refuses.
+        if !integer || text == "-0" {
+            return Err(Bail);
+        }
+        text.parse::<i64>().map_err(|_| Bail)
+    }
+
+    fn opt_i64(&mut self) -> R<Option<i64>> {
+        if self.null_or()? {
+            return Ok(None);
+        }
+        self.i64().map(Some)
+    }
+
+    fn opt_u64(&mut self) -> R<Option<u64>> {
+        if self.null_or()? {
+            return Ok(None);
+        }
+        let (text, integer) = self.number()?;
+        if !integer {
+            return Err(Bail);
+        }
+        text.parse::<u64>().map(Some).map_err(|_| Bail)
+    }
+
+    /// A `bytes` array: integers 0–255.
+    fn opt_bytes(&mut self) -> R<Option<Vec<u8>>> {
+        if self.null_or()? {
+            return Ok(None);
+        }
+        self.eat(b'[')?;
+        let mut out = Vec::new();
+        if self.peek()? == b']' {
+            self.i += 1;
+            return Ok(Some(out));
+        }
+        loop {
+            self.ws();
+            let d = self.d;
+            let mut i = self.i;
+            let mut v: u32 = 0;
+            let start = i;
+            while let Some(&c) = d.get(i) {
+                if !c.is_ascii_digit() {
+                    break;
+                }
+                v = v * 10 + u32::from(c - b'0');
+                i += 1;
+                if i - start > 3 {
+                    return Err(Bail);
+                }
+            }
+            // No digits, a leading zero, or a value out of range.
+            if i == start || (d[start] == b'0' && i - start > 1) || v > 255 {
+                return Err(Bail);
+            }
+            if let Some(b'.' | b'e' | b'E') = d.get(i) {
+                return Err(Bail);
+            }
+            self.i = i;
+            out.push(v as u8);
+            match self.peek()? {
+                b',' => self.i += 1,
+                b']' => {
+                    self.i += 1;
+                    return Ok(Some(out));
+                }
+                _ => return Err(Bail),
+            }
+        }
+    }
+
+    /// Skip any JSON value, checking it is valid.
+    fn skip(&mut self, depth: usize) -> R<()> {
+        match self.peek()? {
+            b'"' => self.raw_string().map(drop),
+            b'{' => self.object(depth, |s, _| s.skip(depth + 1)),
+            b'[' => self.array(depth, |s| s.skip(depth + 1)),
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            _ => self.number().map(drop),
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "fast_tests.rs"]
+mod tests;

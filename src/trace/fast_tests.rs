@@ -1,0 +1,131 @@
+//! The fast path agrees with the general readers: on every fixture, and on each fixture it
+//! takes after edits that keep it valid or break it (a truncation, a changed byte), either it
+//! steps aside or it gives exactly the general path's trace.
+
+use std::path::{Path, PathBuf};
+
+use super::super::{finish, parse_general, ReadOptions, TraceFormat};
+use super::read;
+
+fn fixtures() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut out = Vec::new();
+    let mut stack = vec![root];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p
+                .extension()
+                .is_some_and(|x| x == "json" || x == "jsonl" || x == "txt")
+            {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The invariant: when the fast path reads `data`, the general path reads it to the same trace.
+fn agrees(data: &[u8], what: &str) -> bool {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return false;
+    };
+    let data = text.as_bytes();
+    let Some(fast) = read(data, None) else {
+        return false;
+    };
+    let options = ReadOptions::default();
+    assert_eq!(finish(fast, &options), parse_general(data, None, &options), "{what}");
+    true
+}
+
+#[test]
+fn fast_path_agrees_with_the_readers_on_every_fixture() {
+    let mut taken = Vec::new();
+    for p in fixtures() {
+        let data = std::fs::read(&p).unwrap();
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        if agrees(&data, &name) {
+            taken.push(name);
+        }
+    }
+    // The fixtures with exact bytes in the chat and llama.cpp shapes.
+    for name in [
+        "completion_grammar_emoji.json",
+        "completion_nprobs.json",
+        "deepseek_chat.json",
+        "openai_chat_emoji.json",
+        "v1_chat_grammar_emoji.json",
+        "v1_chat_logprobs.json",
+    ] {
+        assert!(taken.iter().any(|t| t == name), "{name} not taken: {taken:?}");
+    }
+    // Never a prompt-scoring, refusal, token-only or old-shape trace.
+    for name in [
+        "fireworks_echo_chat.json",
+        "openai_chat_refusal.json",
+        "openai_chat_nobytes.json",
+        "llamacpp_old.json",
+        "llamacpp_post_sampling.json",
+        "vllm_echo_prompt_logprobs.json",
+    ] {
+        assert!(!taken.iter().any(|t| t == name), "{name} taken");
+    }
+}
+
+#[test]
+fn fast_path_steps_aside_or_agrees_after_edits() {
+    let mut checked = 0;
+    for p in fixtures() {
+        let data = std::fs::read(&p).unwrap();
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        if read(&data, None).is_none() {
+            continue;
+        }
+        let step = (data.len() / 400).max(1);
+        for at in (0..data.len()).step_by(step) {
+            agrees(&data[..at], &format!("{name} cut at {at}"));
+            for b in [b'}', b']', b'"', b'-', b'0', b'9', b' ', b',', b'n', b'\\', b'.', b'e'] {
+                let mut edited = data.clone();
+                edited[at] = b;
+                agrees(&edited, &format!("{name} byte {at} = {}", b as char));
+                checked += 1;
+            }
+        }
+        // Valid JSON in another layout and with keys hedge does not use.
+        let v: serde_json::Value = serde_json::from_slice(&data).unwrap();
+        let pretty = serde_json::to_vec_pretty(&v).unwrap();
+        assert!(agrees(&pretty, &format!("{name} pretty")), "{name} pretty");
+        let mut extra = b"{\"zz\": [1, {\"a\": null, \"b\": [true, false, -0.5e3]}], ".to_vec();
+        extra.extend_from_slice(&data[data.iter().position(|&b| b == b'{').unwrap() + 1..]);
+        assert!(agrees(&extra, &format!("{name} extra key")), "{name} extra key");
+    }
+    assert!(checked > 10_000, "{checked}");
+}
+
+#[test]
+fn duplicate_keys_deep_nesting_and_streams_go_to_the_general_path() {
+    let entry = r#"{"token":"a","logprob":-0.5,"bytes":[97],"top_logprobs":[]}"#;
+    let chat = |content: &str| {
+        format!(r#"{{"choices":[{{"message":{{"content":"a"}},"logprobs":{{"content":[{content}]}}}}]}}"#)
+    };
+    assert!(read(chat(entry).as_bytes(), None).is_some());
+    let dup = r#"{"token":"a","logprob":-0.5,"logprob":-0.1,"bytes":[97]}"#;
+    assert!(read(chat(dup).as_bytes(), None).is_none());
+    let alias = r#"{"id":1,"token_id":1,"token":"a","logprob":-0.5,"bytes":[97]}"#;
+    assert!(read(chat(alias).as_bytes(), None).is_none());
+    let deep = format!(r#"{{"x":{}1{},{}"#, "[".repeat(200), "]".repeat(200), &chat(entry)[1..]);
+    assert!(read(deep.as_bytes(), None).is_none());
+    let two = format!("{}\n{}\n", chat(entry), chat(entry));
+    assert!(read(two.as_bytes(), None).is_none());
+    let big = r#"{"token":"a","logprob":-1e400,"bytes":[97]}"#;
+    assert!(read(chat(big).as_bytes(), None).is_none());
+    let byte = r#"{"token":"a","logprob":-0.5,"bytes":[256]}"#;
+    assert!(read(chat(byte).as_bytes(), None).is_none());
+    // A forced format other than the shape's.
+    assert!(read(chat(entry).as_bytes(), Some(TraceFormat::OpenaiChatStream)).is_none());
+    assert!(read(chat(entry).as_bytes(), Some(TraceFormat::OpenaiChat)).is_some());
+}
