@@ -1,4 +1,5 @@
-//! Local scoring speed (feature `local`). Run:
+//! Local scoring speed (feature `local`), against llama-server's own prompt processing. Run
+//! (`bench/local/run.sh` does all of it, models included):
 //!
 //! ```text
 //! RUSTFLAGS="-C target-cpu=x86-64-v3" CARGO_TARGET_DIR=target-local \
@@ -6,13 +7,23 @@
 //! ```
 //!
 //! For each model and for texts of about 200 and 2,000 tokens (the shipped examples, repeated):
-//! the first scoring's rate in tokens per second, and a one-word edit in the middle of the text
-//! rescored (tokens evaluated again, time). Threads: all cores, or `HEDGE_BENCH_THREADS`.
+//! the rate of a first scoring in tokens per second (the median of `HEDGE_BENCH_RUNS`, default
+//! 3, each from an empty cache), and a one-word edit in the middle of the text rescored (tokens
+//! evaluated again, time). With `HEDGE_BENCH_SERVER_PY` (a Python that has the `xllamacpp`
+//! wheel), llama-server is started on 127.0.0.1 with the same model and thread count and given
+//! the same text as a prompt with `cache_prompt: false`; its `timings.prompt_per_second` (median
+//! of as many runs) is printed beside hedge's rate, as a ratio. Threads: all cores, or
+//! `HEDGE_BENCH_THREADS`. The load average is printed with each line: the figures mean little
+//! on a machine that is busy with something else.
 
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
 use std::path::Path;
-use std::time::Instant;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use hedge::source::local::{LocalModel, LocalOptions};
+use serde_json::{json, Value};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -33,6 +44,99 @@ fn text_of(model: &mut LocalModel, tokens: usize) -> String {
     text[..end].to_string()
 }
 
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "?".into())
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// llama-server (from the xllamacpp wheel) on 127.0.0.1, killed when dropped.
+struct LlamaServer {
+    child: Child,
+    addr: String,
+}
+
+impl Drop for LlamaServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl LlamaServer {
+    fn start(python: &str, model: &str, threads: usize) -> LlamaServer {
+        let mut child = Command::new(python)
+            .arg(Path::new(ROOT).join("examples/serve.py"))
+            .args([model, "0", "4096", &threads.to_string()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("LISTEN http://")
+            .unwrap_or_else(|| panic!("llama-server said {line:?}"))
+            .to_string();
+        let server = LlamaServer { child, addr };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while server.get("/health").is_none_or(|(code, _)| code != 200) {
+            assert!(
+                Instant::now() < deadline,
+                "llama-server never became healthy"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        server
+    }
+
+    fn exchange(&self, request: &str) -> Option<(u16, Vec<u8>)> {
+        let mut s = TcpStream::connect(&self.addr).ok()?;
+        s.write_all(request.as_bytes()).ok()?;
+        let mut resp = Vec::new();
+        s.read_to_end(&mut resp).ok()?;
+        let head_end = resp.windows(4).position(|w| w == b"\r\n\r\n")?;
+        let head = String::from_utf8_lossy(&resp[..head_end]);
+        let code = head.split_whitespace().nth(1)?.parse().ok()?;
+        Some((code, resp[head_end + 4..].to_vec()))
+    }
+
+    fn get(&self, path: &str) -> Option<(u16, Vec<u8>)> {
+        self.exchange(&format!(
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            self.addr
+        ))
+    }
+
+    /// Prompt-processing rate for `text` (tokens/s) and the prompt's token count.
+    fn prompt_rate(&self, text: &str) -> (f64, u64) {
+        let body = json!({"prompt": text, "n_predict": 1, "cache_prompt": false, "temperature": 0})
+            .to_string();
+        let req = format!(
+            "POST /completion HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            self.addr,
+            body.len()
+        );
+        let (code, body) = self.exchange(&req).expect("llama-server answers");
+        assert_eq!(code, 200, "{}", String::from_utf8_lossy(&body));
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        let t = &v["timings"];
+        (
+            t["prompt_per_second"].as_f64().unwrap(),
+            t["prompt_n"].as_u64().unwrap(),
+        )
+    }
+}
+
 fn main() {
     let models: Vec<String> = std::env::args()
         .skip(1)
@@ -42,22 +146,40 @@ fn main() {
         eprintln!("usage: cargo bench --features local --bench local_scorer -- MODEL.gguf ...");
         return;
     }
+    let threads = std::env::var("HEDGE_BENCH_THREADS")
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let runs: usize = std::env::var("HEDGE_BENCH_RUNS")
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(3)
+        .max(1);
+    let server_py = std::env::var("HEDGE_BENCH_SERVER_PY").ok();
     for path in models {
-        for n in [200, 2000] {
-            let mut probe = LocalModel::load(Path::new(&path)).unwrap();
-            let text = text_of(&mut probe, n);
-            drop(probe);
-            let options = LocalOptions {
-                threads: std::env::var("HEDGE_BENCH_THREADS")
-                    .ok()
-                    .and_then(|t| t.parse().ok()),
-                ..LocalOptions::default()
-            };
-            let mut m = LocalModel::load_with(Path::new(&path), options).unwrap();
-            let started = Instant::now();
-            let trace = m.score(&text, None).unwrap();
-            let first = started.elapsed().as_secs_f64();
-            let s1 = m.last_stats();
+        let options = LocalOptions {
+            threads: Some(threads),
+            ..LocalOptions::default()
+        };
+        let mut m = LocalModel::load_with(Path::new(&path), options).unwrap();
+        let texts: Vec<String> = [200, 2000].iter().map(|&n| text_of(&mut m, n)).collect();
+        let mut ours = Vec::new();
+        for text in &texts {
+            let load_before = loadavg();
+            let mut rates = Vec::new();
+            let mut stats = m.last_stats();
+            let mut n_tokens = 0;
+            for _ in 0..runs {
+                m.reset();
+                let started = Instant::now();
+                let trace = m.score(text, None).unwrap();
+                let secs = started.elapsed().as_secs_f64();
+                stats = m.last_stats();
+                n_tokens = trace.tokens.len();
+                rates.push(stats.evaluated_tokens as f64 / secs);
+            }
+            let rate = median(rates.clone());
+            ours.push(rate);
             // One word in the middle replaced.
             let mid = text.len() / 2;
             let at = mid + text[mid..].find(' ').unwrap() + 1;
@@ -68,18 +190,38 @@ fn main() {
             let edit = started.elapsed().as_secs_f64();
             let s2 = m.last_stats();
             println!(
-                "{}: {} tokens: {:.2} s, {:.0} tokens/s ({} evaluated, {} windows of {}); one-word edit at token ~{}: {} evaluated again, {} reused, {:.3} s",
+                "{}: {n_tokens} tokens, {threads} threads: hedge {rate:.0} tokens/s (median of {runs}: {}; {} evaluated, {} window(s) of {}); one-word edit at byte {at}: {} tokens evaluated again, {} reused, {edit:.3} s; load average {load_before} → {}",
                 m.name(),
-                trace.tokens.len(),
-                first,
-                s1.evaluated_tokens as f64 / first,
-                s1.evaluated_tokens,
-                s1.windows,
+                rates.iter().map(|r| format!("{r:.0}")).collect::<Vec<_>>().join(", "),
+                stats.evaluated_tokens,
+                stats.windows,
                 m.n_ctx(),
-                s2.reused_tokens,
                 s2.evaluated_tokens,
                 s2.reused_tokens,
-                edit
+                loadavg()
+            );
+        }
+        let Some(py) = &server_py else { continue };
+        let name = m.name().to_string();
+        // One model in memory at a time.
+        drop(m);
+        let server = LlamaServer::start(py, &path, threads);
+        for (text, rate) in texts.iter().zip(&ours) {
+            let load_before = loadavg();
+            server.prompt_rate(text); // warm-up
+            let mut rates = Vec::new();
+            let mut n = 0;
+            for _ in 0..runs {
+                let (r, pn) = server.prompt_rate(text);
+                rates.push(r);
+                n = pn;
+            }
+            let theirs = median(rates.clone());
+            println!(
+                "{name}: {n} prompt tokens, {threads} threads: llama-server prompt processing {theirs:.0} tokens/s (median of {runs}: {}); hedge / llama-server = {:.2}; load average {load_before} → {}",
+                rates.iter().map(|r| format!("{r:.0}")).collect::<Vec<_>>().join(", "),
+                rate / theirs,
+                loadavg()
             );
         }
     }

@@ -7,11 +7,13 @@
 //! document version when it finishes.
 
 pub mod actions;
+pub mod commands;
 pub mod diagnostics;
 pub mod dismissals;
 pub mod documents;
 pub mod frames;
 pub mod hover;
+pub mod local_scoring;
 pub mod position;
 pub mod schedule;
 pub mod semantic;
@@ -72,6 +74,10 @@ impl Backend {
                     );
                 }
                 s.scoring = trusted_scoring.clone();
+                let local = trusted.then(|| local_scoring::warning(&s)).flatten();
+                if let Some(w) = commands::trust_draft(&self.state, &mut s, trusted).or(local) {
+                    warning = Some(warning.map_or(w.clone(), |v| format!("{v}; {w}")));
+                }
                 *self.state.settings.write().expect("settings lock") = s;
                 warning
             }
@@ -222,7 +228,9 @@ impl LanguageServer for Backend {
                     },
                 )),
                 execute_command_provider: Some(ExecuteCommandOptions {
-                    commands: actions::COMMANDS.iter().map(|c| c.to_string()).collect(),
+                    commands: (actions::COMMANDS.iter().chain(&commands::COMMANDS))
+                        .map(|c| c.to_string())
+                        .collect(),
                     ..ExecuteCommandOptions::default()
                 }),
                 semantic_tokens_provider: Some(
@@ -442,6 +450,11 @@ impl LanguageServer for Backend {
     }
 
     async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<LSPAny>> {
+        if params.command == commands::DRAFT {
+            return commands::draft_at(&self.client, &self.state, &params.arguments)
+                .await
+                .map(Some);
+        }
         let arg = |i: usize| {
             params
                 .arguments

@@ -73,7 +73,7 @@ fn run_engine(state: &State, path: Option<&Path>, text: &str, settings: &Setting
             }
         }
         if let Some(scoring) = &settings.scoring {
-            return score_over_http(state, scoring, text, settings);
+            return score_over_http(state, scoring, path, text, settings);
         }
         return none(TraceStatus::None);
     };
@@ -157,9 +157,16 @@ fn scorer_for(state: &State, scoring: &Scoring) -> Result<Scorer, String> {
     built
 }
 
-/// Score a document that has no trace with the user's scoring server, then analyse it. Runs on
-/// a blocking thread of the server's runtime; a failure becomes one diagnostic at the top.
-fn score_over_http(state: &State, scoring: &Scoring, text: &str, settings: &Settings) -> Outcome {
+/// Score a document that has no trace with the user's scoring server (or local model), then
+/// analyse it. Runs on a blocking thread of the server's runtime; a failure becomes one
+/// diagnostic at the top.
+fn score_over_http(
+    state: &State,
+    scoring: &Scoring,
+    path: Option<&Path>,
+    text: &str,
+    settings: &Settings,
+) -> Outcome {
     let fail = |message: String| Outcome {
         status: TraceStatus::Error {
             code: "scoring-error",
@@ -168,14 +175,20 @@ fn score_over_http(state: &State, scoring: &Scoring, text: &str, settings: &Sett
         live: None,
         trace_path: None,
     };
-    let scorer = match scorer_for(state, scoring) {
-        Ok(s) => s,
-        Err(e) => return fail(e),
+    let scored = if scoring.server == super::local_scoring::LOCAL {
+        super::local_scoring::score(state, settings, path, text)
+    } else {
+        match scorer_for(state, scoring) {
+            Ok(scorer) => tokio::runtime::Handle::current()
+                .block_on(scorer.score(text, None, &|_| {}))
+                .map(|s| s.trace)
+                .map_err(|e| e.message),
+            Err(e) => Err(e),
+        }
     };
-    let scored = tokio::runtime::Handle::current().block_on(scorer.score(text, None, &|_| {}));
     let trace = match scored {
-        Ok(s) => Arc::new(s.trace),
-        Err(e) => return fail(e.message),
+        Ok(t) => Arc::new(t),
+        Err(e) => return fail(e),
     };
     match analyze(text, &trace, &settings.engine) {
         Ok(a) => Outcome {

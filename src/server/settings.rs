@@ -23,14 +23,36 @@ pub struct Settings {
     /// Where documents without a trace are scored. Taken only from user-level settings
     /// (`initializationOptions`) or `hedge lsp`'s flags, never from a workspace.
     pub scoring: Option<Scoring>,
+    /// The chat endpoint `hedge.draft` asks. Like `scoring`, taken only from user-level settings.
+    pub draft: Option<Draft>,
+}
+
+/// A chat endpoint for drafting at the cursor (`hedge.draft`), configured by the user.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Draft {
+    /// An OpenAI-compatible API's base URL, such as `http://127.0.0.1:8080/v1`.
+    pub endpoint: String,
+    pub model: Option<String>,
+    /// The name of the environment variable holding the API key (never the key).
+    pub api_key_env: Option<String>,
+    /// A system message sent before the prompt.
+    pub system: Option<String>,
+    pub max_tokens: Option<u32>,
+    pub temperature: Option<f64>,
+    pub seed: Option<u64>,
+    /// Seconds to wait for the answer.
+    pub timeout: Option<f64>,
 }
 
 /// A scoring server configured by the user.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Scoring {
-    /// vllm | llama-cpp-python | tgi | sglang | together | fireworks
+    /// vllm | llama-cpp-python | tgi | sglang | together | fireworks, or `local`: the GGUF
+    /// model at `model` run inside hedge (needs the `local` feature; no endpoint).
     pub server: String,
+    #[serde(default)]
     pub endpoint: String,
     pub model: Option<String>,
     /// The name of the environment variable holding the API key (never the key).
@@ -49,6 +71,7 @@ impl Default for Settings {
             max_document_bytes: DEFAULT_MAX_DOCUMENT_BYTES,
             note_missing_trace: false,
             scoring: None,
+            draft: None,
         }
     }
 }
@@ -61,14 +84,16 @@ struct ServerPart {
     max_document_bytes: Option<usize>,
     note_missing_trace: Option<bool>,
     scoring: Option<Scoring>,
+    draft: Option<Draft>,
 }
 
-const SERVER_KEYS: [&str; 5] = [
+const SERVER_KEYS: [&str; 6] = [
     "heatmap",
     "sidecarSuffixes",
     "maxDocumentBytes",
     "noteMissingTrace",
     "scoring",
+    "draft",
 ];
 const ENGINE_KEYS: [&str; 5] = [
     "vocabSize",
@@ -154,6 +179,7 @@ impl Settings {
             max_document_bytes: part.max_document_bytes.unwrap_or(d.max_document_bytes),
             note_missing_trace: part.note_missing_trace.unwrap_or(d.note_missing_trace),
             scoring: part.scoring,
+            draft: part.draft,
         })
     }
 }

@@ -40,6 +40,8 @@ pub struct State {
     /// The scoring endpoint the user configured (flags or `initializationOptions`); workspace
     /// settings cannot change it.
     pub trusted_scoring: RwLock<Option<super::settings::Scoring>>,
+    /// The drafting endpoint the user configured (`initializationOptions`), for `hedge.draft`.
+    pub trusted_draft: RwLock<Option<super::settings::Draft>>,
     /// The client for it, built on first use.
     pub scorer: Mutex<
         Option<(
@@ -63,6 +65,7 @@ impl State {
             pending_warning: Mutex::new(None),
             progress_ids: AtomicU32::new(0),
             trusted_scoring: RwLock::new(None),
+            trusted_draft: RwLock::new(None),
             scorer: Mutex::new(None),
         }
     }

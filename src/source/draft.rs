@@ -182,6 +182,20 @@ pub fn write_new(doc: &Path, draft: &Draft) -> Result<PathBuf, String> {
     Ok(side)
 }
 
+/// Write a draft's raw response as the sidecar of an existing document (the answer went into
+/// the document itself), refusing to overwrite any file. Returns the sidecar's path.
+pub fn write_sidecar(doc: &Path, raw: &[u8]) -> Result<PathBuf, String> {
+    if let Some(existing) = sidecar::find(doc) {
+        return Err(format!(
+            "{}: already exists; hedge does not overwrite files",
+            existing.display()
+        ));
+    }
+    let side = sidecar_path(doc);
+    write_file(&side, raw)?;
+    Ok(side)
+}
+
 fn write_file(path: &Path, data: &[u8]) -> Result<(), String> {
     let shown = path.display();
     let mut f = OpenOptions::new()

@@ -225,6 +225,13 @@ impl LocalModel {
         self.stats
     }
 
+    /// Forget the previous text and empty the KV cache: the next call scores from scratch.
+    pub fn reset(&mut self) {
+        self.ctx.clear_kv_cache();
+        self.kv.clear();
+        self.prev = Previous::default();
+    }
+
     /// Score `text` teacher-forced, after the optional `context` (such as the prompt it answered;
     /// it is scored as context, not returned). Tokens before the first change since the previous
     /// call are reused.

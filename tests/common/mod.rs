@@ -25,6 +25,11 @@ pub struct Client {
     pub state: Arc<State>,
     /// Every request the server sent us (method, params).
     pub server_requests: Vec<(String, Value)>,
+    /// Apply `workspace/applyEdit` as an editor does (a didChange with the next version, then
+    /// `applied: true`); otherwise it is answered with `null`.
+    pub apply_edits: bool,
+    /// The version of each open document as this client last sent it.
+    pub versions: std::collections::HashMap<String, i64>,
 }
 
 impl Client {
@@ -45,6 +50,8 @@ impl Client {
             configuration: Value::Null,
             state,
             server_requests: Vec::new(),
+            apply_edits: false,
+            versions: std::collections::HashMap::new(),
         }
     }
 
@@ -90,6 +97,10 @@ impl Client {
                 .push((method.clone(), msg["params"].clone()));
             let result = match method.as_str() {
                 "workspace/configuration" => json!([self.configuration.clone()]),
+                "workspace/applyEdit" if self.apply_edits => {
+                    self.apply_edit(&msg["params"]["edit"]).await;
+                    json!({"applied": true})
+                }
                 _ => Value::Null,
             };
             let reply = json!({"jsonrpc": "2.0", "id": msg["id"], "result": result});
@@ -100,6 +111,27 @@ impl Client {
             None
         } else {
             Some(msg)
+        }
+    }
+
+    /// Send the changes of a workspace edit as didChange notifications, one per document.
+    async fn apply_edit(&mut self, edit: &Value) {
+        let changes = edit["changes"].as_object().cloned().unwrap_or_default();
+        for (uri, edits) in changes {
+            let version = self.versions.get(&uri).copied().unwrap_or(0) + 1;
+            self.versions.insert(uri.clone(), version);
+            let mut edits = edits.as_array().cloned().unwrap_or_default();
+            // Last first, so earlier positions stay valid.
+            edits.reverse();
+            let content: Vec<Value> = edits
+                .iter()
+                .map(|e| json!({"range": e["range"], "text": e["newText"]}))
+                .collect();
+            self.notify(
+                "textDocument/didChange",
+                json!({"textDocument": {"uri": uri, "version": version}, "contentChanges": content}),
+            )
+            .await;
         }
     }
 
@@ -165,6 +197,7 @@ impl Client {
     }
 
     pub async fn open(&mut self, uri: &str, text: &str) {
+        self.versions.insert(uri.to_string(), 1);
         self.notify(
             "textDocument/didOpen",
             json!({"textDocument": {"uri": uri, "languageId": "markdown", "version": 1, "text": text}}),
