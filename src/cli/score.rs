@@ -1,12 +1,19 @@
-//! `hedge score PATH --endpoint URL --server KIND`: score an existing document with a server
-//! that returns prompt logprobs and write the result as its native sidecar.
-//! `hedge score PATH --model GGUF` (no --endpoint) scores it inside hedge instead (feature
+//! `hedge score PATH... --endpoint URL --server KIND`: score existing documents with a server
+//! that returns prompt logprobs and write each result as the document's native sidecar.
+//! `hedge score PATH... --model GGUF` (no --endpoint) scores them inside hedge instead (feature
 //! `local`).
+//!
+//! A PATH may be a directory: its documents (by extension, hidden entries left out) are scored,
+//! those that already have a trace are skipped. Up to `--jobs` documents are sent to the server
+//! at once; a document that fails is reported on its own line and the others go on.
 
+use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::fs::OpenOptions;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 
 use clap::Args;
@@ -21,9 +28,10 @@ use super::{fail, local};
 
 #[derive(Args)]
 pub struct ScoreArgs {
-    /// The document to score; it must have no sidecar yet (PATH.logprobs.jsonl is written).
-    #[arg(value_name = "PATH")]
-    pub path: PathBuf,
+    /// Documents to score, or directories of documents; a named document must have no sidecar
+    /// yet (PATH.logprobs.jsonl is written), one found in a directory is skipped if it has one.
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
     /// What the endpoint runs: vllm, llama-cpp-python, tgi, sglang, together or fireworks
     /// (llama-server, Ollama and OpenAI chat cannot score existing text).
     #[arg(long, value_name = "KIND", value_parser = parse_kind, requires = "endpoint")]
@@ -39,6 +47,17 @@ pub struct ScoreArgs {
     /// The largest chunk sent at once, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = ChunkOptions::default().max_bytes)]
     pub chunk_bytes: usize,
+    /// Documents scored at the same time (requests in flight to the endpoint).
+    #[arg(long, short, value_name = "N", default_value_t = 4)]
+    pub jobs: usize,
+    /// In directories, score the files with these extensions.
+    #[arg(
+        long,
+        value_name = "EXT,...",
+        value_delimiter = ',',
+        default_value = "md,markdown,txt,rst,adoc,org,tex"
+    )]
+    pub ext: Vec<String>,
 }
 
 fn parse_kind(s: &str) -> Result<ServerKind, String> {
@@ -54,28 +73,137 @@ fn parse_kind(s: &str) -> Result<ServerKind, String> {
     })
 }
 
-pub fn run(a: ScoreArgs) -> ExitCode {
-    let shown = a.path.display().to_string();
-    if let Some(s) = sidecar::find(&a.path) {
-        return fail(format!(
+/// One document to score.
+struct Job {
+    path: PathBuf,
+    /// Found in a directory (rather than named).
+    found: bool,
+}
+
+/// What became of the documents.
+#[derive(Default)]
+struct Tally {
+    scored: usize,
+    skipped: usize,
+    failed: usize,
+}
+
+/// The documents named on the command line, directories expanded (sorted, hidden entries and
+/// sidecars left out). Documents found in a directory that already have a trace are counted as
+/// skipped.
+fn collect(paths: &[PathBuf], ext: &[String], tally: &mut Tally) -> Vec<Job> {
+    fn walk(dir: &Path, ext: &[String], out: &mut Vec<PathBuf>) {
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return;
+        };
+        let mut entries: Vec<PathBuf> = rd
+            .filter_map(Result::ok)
+            .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+            .map(|e| e.path())
+            .collect();
+        entries.sort();
+        for p in entries {
+            if p.is_dir() {
+                walk(&p, ext, out);
+            } else if p.is_file()
+                && !sidecar::is_sidecar(&p)
+                && p.extension().is_some_and(|e| {
+                    let e = e.to_string_lossy();
+                    ext.iter()
+                        .any(|x| x.trim_start_matches('.').eq_ignore_ascii_case(&e))
+                })
+            {
+                out.push(p);
+            }
+        }
+    }
+    let mut jobs = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut found = Vec::new();
+            walk(p, ext, &mut found);
+            for f in found {
+                if sidecar::find(&f).is_some() {
+                    tally.skipped += 1;
+                } else {
+                    jobs.push(Job {
+                        path: f,
+                        found: true,
+                    });
+                }
+            }
+        } else {
+            jobs.push(Job {
+                path: p.clone(),
+                found: false,
+            });
+        }
+    }
+    jobs
+}
+
+/// The document's text and the sidecar to write, or why it cannot be scored.
+fn prepare(path: &Path) -> Result<(String, PathBuf), String> {
+    let shown = path.display().to_string();
+    if let Some(s) = sidecar::find(path) {
+        return Err(format!(
             "{shown}: already has a trace, {}; hedge does not overwrite files",
             s.display()
         ));
     }
-    let out = sidecar::candidates(&a.path).swap_remove(1);
-    let text = match std::fs::read(&a.path) {
+    let out = sidecar::candidates(path).swap_remove(1);
+    let text = match std::fs::read(path) {
         Ok(b) => match String::from_utf8(b) {
             Ok(t) => t,
             Err(e) => {
                 let at = e.utf8_error().valid_up_to();
-                return fail(format!("{shown}: is not UTF-8 text (byte {at} is invalid)"));
+                return Err(format!("{shown}: is not UTF-8 text (byte {at} is invalid)"));
             }
         },
-        Err(e) => return fail(format!("{shown}: cannot be read: {e}")),
+        Err(e) => return Err(format!("{shown}: cannot be read: {e}")),
     };
     if text.trim().is_empty() {
-        return fail(format!("{shown}: has no text to score"));
+        return Err(format!("{shown}: has no text to score"));
     }
+    Ok((text, out))
+}
+
+/// Print a line about one document (clearing the waiting indicator's line first).
+fn report(line: &str) {
+    if std::io::stderr().is_terminal() {
+        eprintln!("\r\x1b[2Khedge: {line}");
+    } else {
+        eprintln!("hedge: {line}");
+    }
+}
+
+/// The exit status and, for several documents, the closing line.
+fn finish(tally: &Tally, many: bool) -> ExitCode {
+    if many {
+        let mut parts = vec![format!(
+            "{} document{} scored",
+            tally.scored,
+            if tally.scored == 1 { "" } else { "s" }
+        )];
+        if tally.skipped > 0 {
+            parts.push(format!(
+                "{} skipped (they already have a trace)",
+                tally.skipped
+            ));
+        }
+        if tally.failed > 0 {
+            parts.push(format!("{} failed", tally.failed));
+        }
+        eprintln!("hedge: {}", parts.join(", "));
+    }
+    if tally.failed > 0 {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+pub fn run(a: ScoreArgs) -> ExitCode {
     let prompt = match &a.prompt_file {
         Some(p) => match std::fs::read_to_string(p) {
             Ok(s) => Some(s),
@@ -85,7 +213,7 @@ pub fn run(a: ScoreArgs) -> ExitCode {
     };
     let Some(url) = a.endpoint.endpoint.clone() else {
         return match a.endpoint.model.clone() {
-            Some(model) => score_locally(&a, Path::new(&model), &text, prompt.as_deref(), &out),
+            Some(model) => score_locally(&a, Path::new(&model), prompt.as_deref()),
             None => fail(
                 "give --endpoint URL and --server KIND to score with a server, or --model GGUF to score with a local model",
             ),
@@ -96,6 +224,9 @@ pub fn run(a: ScoreArgs) -> ExitCode {
     };
     if a.chunk_bytes < 64 {
         return fail("--chunk-bytes must be at least 64");
+    }
+    if a.jobs == 0 {
+        return fail("--jobs must be at least 1");
     }
     let (http, key) = match (a.endpoint.http_options(), a.endpoint.key()) {
         (Ok(h), Ok(k)) => (h, k),
@@ -124,34 +255,101 @@ pub fn run(a: ScoreArgs) -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
+    let mut tally = Tally::default();
+    let jobs = collect(&a.paths, &a.ext, &mut tally);
+    if jobs.is_empty() && tally.skipped == 0 {
+        return fail(format!(
+            "no documents to score (in directories, files ending in .{})",
+            a.ext.join(", .")
+        ));
+    }
+    let many = a.paths.len() > 1 || jobs.iter().any(|j| j.found) || tally.skipped > 0;
+    let total = jobs.len();
     let status = Arc::new(Mutex::new(String::new()));
+    let label = match (&jobs[..], many) {
+        ([one], false) => format!("scoring {}", one.path.display()),
+        _ => format!("scoring {total} documents"),
+    };
+    let queue = Rc::new(RefCell::new(jobs.into_iter().collect::<VecDeque<Job>>()));
+    let tally = Rc::new(RefCell::new(tally));
+    let done = Rc::new(RefCell::new(0usize));
+    let prompt = Rc::new(prompt);
+    let local = tokio::task::LocalSet::new();
+    for _ in 0..a.jobs.min(total.max(1)) {
+        let (queue, tally, done, prompt) =
+            (queue.clone(), tally.clone(), done.clone(), prompt.clone());
+        let (scorer, status) = (scorer.clone(), status.clone());
+        local.spawn_local(async move {
+            loop {
+                let Some(job) = queue.borrow_mut().pop_front() else {
+                    return;
+                };
+                let result = score_one(&scorer, &job.path, prompt.as_deref(), &status, many).await;
+                let finished = {
+                    let mut d = done.borrow_mut();
+                    *d += 1;
+                    *d
+                };
+                match result {
+                    Ok(line) => {
+                        tally.borrow_mut().scored += 1;
+                        report(&line);
+                    }
+                    Err(e) => {
+                        tally.borrow_mut().failed += 1;
+                        report(&e);
+                    }
+                }
+                if many {
+                    if let Ok(mut s) = status.lock() {
+                        *s = format!("{finished}/{total} done");
+                    }
+                }
+            }
+        });
+    }
+    if let Err(e) = wait_for(&label, status, local) {
+        return fail(e);
+    }
+    let tally = tally.borrow();
+    finish(&tally, many)
+}
+
+/// Score one document with the server and write its sidecar; the line to report either way.
+async fn score_one(
+    scorer: &Scorer,
+    path: &Path,
+    prompt: Option<&str>,
+    status: &Arc<Mutex<String>>,
+    many: bool,
+) -> Result<String, String> {
+    let shown = path.display().to_string();
+    let (text, out) = prepare(path)?;
     let shared = status.clone();
     let progress = move |p: ScoreProgress| {
+        if many {
+            return;
+        }
         if let Ok(mut s) = shared.lock() {
             *s = format!("chunk {}/{}", (p.done + 1).min(p.total), p.total);
         }
     };
-    let fut = scorer.score(&text, prompt.as_deref(), &progress);
-    let scored = match wait_for(&format!("scoring {shown}"), status, fut) {
-        Ok(Ok(s)) => s,
-        Ok(Err(e)) => return fail(format!("{shown}: {e}")),
-        Err(e) => return fail(e),
-    };
+    let scored = scorer
+        .score(&text, prompt, &progress)
+        .await
+        .map_err(|e| format!("{shown}: {e}"))?;
     if let Some(e) = &scored.cache_error {
-        eprintln!("hedge: warning: {e}");
+        report(&format!("warning: {e}"));
     }
-    if let Err(e) = write_sidecar(&scored.trace, &out) {
-        return fail(e);
-    }
-    eprintln!(
-        "hedge: {shown}: {} tokens scored in {} chunks ({} from the cache, {} requests); wrote {}",
+    write_sidecar(&scored.trace, &out)?;
+    Ok(format!(
+        "{shown}: {} tokens scored in {} chunks ({} from the cache, {} requests); wrote {}",
         scored.trace.tokens.len(),
         scored.chunks,
         scored.cached,
         scored.requests,
         out.display()
-    );
-    ExitCode::SUCCESS
+    ))
 }
 
 /// Write a trace as a new native sidecar (never over an existing file).
@@ -167,33 +365,57 @@ fn write_sidecar(trace: &Trace, out: &Path) -> Result<(), String> {
         .map_err(|e| format!("{}: cannot be written: {e}", out.display()))
 }
 
-/// `hedge score PATH --model GGUF`: score inside hedge with the local model.
-fn score_locally(
-    a: &ScoreArgs,
-    model: &Path,
-    text: &str,
-    prompt: Option<&str>,
-    out: &Path,
-) -> ExitCode {
-    let shown = a.path.display();
+/// `hedge score PATH... --model GGUF`: score inside hedge with the local model, one document
+/// after another (the model is loaded once).
+fn score_locally(a: &ScoreArgs, model: &Path, prompt: Option<&str>) -> ExitCode {
     if a.server.is_some() {
         return fail("--server goes with --endpoint; a local --model needs neither");
     }
-    let scored = match local::score(model, text, prompt) {
-        Ok(s) => s,
-        Err(e) if e == local::NOT_BUILT => return fail(e),
-        Err(e) => return fail(format!("{shown}: {e}")),
-    };
-    if let Err(e) = write_sidecar(&scored.trace, out) {
-        return fail(e);
+    let mut tally = Tally::default();
+    let jobs = collect(&a.paths, &a.ext, &mut tally);
+    if jobs.is_empty() && tally.skipped == 0 {
+        return fail(format!(
+            "no documents to score (in directories, files ending in .{})",
+            a.ext.join(", .")
+        ));
     }
-    let n = scored.trace.tokens.len();
-    eprintln!(
-        "hedge: {shown}: {n} tokens scored with {} in {:.2} s ({:.0} tokens/s); wrote {}",
-        model.display(),
-        scored.seconds,
-        scored.evaluated_tokens as f64 / scored.seconds.max(1e-9),
-        out.display()
-    );
-    ExitCode::SUCCESS
+    let many = a.paths.len() > 1 || jobs.iter().any(|j| j.found) || tally.skipped > 0;
+    for job in jobs {
+        let shown = job.path.display();
+        let (text, out) = match prepare(&job.path) {
+            Ok(p) => p,
+            Err(e) => {
+                tally.failed += 1;
+                report(&e);
+                continue;
+            }
+        };
+        let scored = match local::score(model, &text, prompt) {
+            Ok(s) => s,
+            // The model itself failed to load: so would every other document.
+            Err(e) if e == local::NOT_BUILT || e.starts_with(&model.display().to_string()) => {
+                return fail(e)
+            }
+            Err(e) => {
+                tally.failed += 1;
+                report(&format!("{shown}: {e}"));
+                continue;
+            }
+        };
+        if let Err(e) = write_sidecar(&scored.trace, &out) {
+            tally.failed += 1;
+            report(&e);
+            continue;
+        }
+        tally.scored += 1;
+        let n = scored.trace.tokens.len();
+        report(&format!(
+            "{shown}: {n} tokens scored with {} in {:.2} s ({:.0} tokens/s); wrote {}",
+            model.display(),
+            scored.seconds,
+            scored.evaluated_tokens as f64 / scored.seconds.max(1e-9),
+            out.display()
+        ));
+    }
+    finish(&tally, many)
 }
