@@ -177,8 +177,9 @@ fn vscode_extension_settings_are_the_servers() {
     let mut top: Vec<String> = props
         .keys()
         .map(|k| k["hedge.".len()..].split('.').next().unwrap().to_string())
-        // serverPath and trace are the client's; scoring is sent only at start, from user settings.
-        .filter(|k| !["serverPath", "trace", "scoring"].contains(&k.as_str()))
+        // serverPath and trace are the client's; scoring and draft are sent only at start, from
+        // user settings.
+        .filter(|k| !["serverPath", "trace", "scoring", "draft"].contains(&k.as_str()))
         .collect();
     top.sort();
     top.dedup();

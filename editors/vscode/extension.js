@@ -70,12 +70,14 @@ function serverSettings(scope) {
   return JSON.parse(JSON.stringify(out));
 }
 
-/** What the server gets at start: its settings plus `scoring`, read from the user's own
- *  settings only (the server takes a scoring endpoint from nowhere else). */
+/** What the server gets at start: its settings plus `scoring` and `draft`, read from the user's
+ *  own settings only (the server takes an endpoint from nowhere else). */
 function initializationOptions() {
   const out = serverSettings();
-  const scoring = hedgeConfig().inspect('scoring');
-  if (scoring && scoring.globalValue) out.scoring = JSON.parse(JSON.stringify(scoring.globalValue));
+  for (const key of ['scoring', 'draft']) {
+    const v = hedgeConfig().inspect(key);
+    if (v && v.globalValue) out[key] = JSON.parse(JSON.stringify(v.globalValue));
+  }
   return out;
 }
 
@@ -510,6 +512,45 @@ h2 { font-size: 1.1em; }
 }
 
 // ---------------------------------------------------------------------------------------------
+// Drafting at the cursor
+
+/** Ask for a prompt, then have the server ask the `hedge.draft` endpoint and insert the answer
+ *  (with its logprobs saved as the sidecar) at the cursor. */
+async function draftAtCursor() {
+  const ed = vscode.window.activeTextEditor;
+  if (!ed) {
+    vscode.window.showInformationMessage('Hedge: open a document first.');
+    return undefined;
+  }
+  const c = running();
+  if (!c) {
+    notRunning();
+    return undefined;
+  }
+  const prompt = await vscode.window.showInputBox({
+    title: 'Hedge: Draft at Cursor',
+    prompt: 'What should the model write here? Its answer is inserted at the cursor, with its logprobs.',
+    placeHolder: 'Prompt',
+    ignoreFocusOut: true,
+  });
+  if (!prompt || !prompt.trim()) return undefined;
+  const args = [
+    c.code2ProtocolConverter.asUri(ed.document.uri),
+    c.code2ProtocolConverter.asPosition(ed.selection.active),
+    prompt,
+  ];
+  try {
+    return await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: 'Hedge: waiting for the model…' },
+      () => c.sendRequest(ExecuteCommandRequest.type, { command: 'hedge.draft', arguments: args }),
+    );
+  } catch (e) {
+    vscode.window.showErrorMessage(e && e.message ? e.message : String(e));
+    return undefined;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 
 async function activate(context) {
   output = vscode.window.createOutputChannel('Hedge', { log: true }); // languageclient 11 logs through it
@@ -522,8 +563,13 @@ async function activate(context) {
     vscode.commands.registerCommand('hedge.toggleHeatmap', toggleHeatmap),
     vscode.commands.registerCommand('hedge.showTokens', showTokens),
     vscode.commands.registerCommand('hedge.restartServer', restart),
+    vscode.commands.registerCommand('hedge.draftAtCursor', draftAtCursor),
     vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration('hedge.serverPath') || e.affectsConfiguration('hedge.scoring')) {
+      if (
+        e.affectsConfiguration('hedge.serverPath') ||
+        e.affectsConfiguration('hedge.scoring') ||
+        e.affectsConfiguration('hedge.draft')
+      ) {
         restart();
       } else if (e.affectsConfiguration('hedge')) {
         const c = running();

@@ -1,5 +1,6 @@
 -- hedge for Neovim: starts `hedge lsp` for Markdown, text and JSON buffers, colours the
--- probability heatmap and adds :HedgeDismissAll, :HedgeReanalyse and :HedgeToggleHeatmap.
+-- probability heatmap and adds :HedgeDismissAll, :HedgeReanalyse, :HedgeToggleHeatmap and
+-- :HedgeDraft.
 --
 --   require("hedge").setup({
 --     cmd = { "hedge", "lsp" },                          -- the server command
@@ -49,6 +50,10 @@ local defaults = {
   -- vocabSize, thresholds = {...}, disable = {...}, severity = {...}, sidecarSuffixes,
   -- maxDocumentBytes, noteMissingTrace.
   settings = {},
+  -- The chat endpoint :HedgeDraft asks, sent to the server at start only (it takes an endpoint
+  -- from nowhere else): { endpoint = "http://127.0.0.1:8080/v1", model = nil, apiKeyEnv = nil,
+  -- system = nil, maxTokens = nil, temperature = nil, seed = nil, timeout = nil }. false: none.
+  draft = false,
   -- Files that mark the workspace root (else the document's directory).
   root_markers = { "hedge.toml", ".git" },
   -- Define the Hedge* highlight groups (set false to define them yourself).
@@ -103,6 +108,16 @@ local function wire_settings()
   end
   if next(out) == nil then
     return nil
+  end
+  return out
+end
+
+-- What the server gets at start: the settings, plus the user's `draft` endpoint.
+local function init_options()
+  local out = wire_settings()
+  if type(M.config.draft) == "table" then
+    out = out or {}
+    out.draft = vim.deepcopy(M.config.draft)
   end
   return out
 end
@@ -249,7 +264,7 @@ local function client_config(root)
     name = "hedge",
     cmd = M.config.cmd,
     root_dir = root,
-    init_options = wire_settings(),
+    init_options = init_options(),
     settings = settings_table(),
     capabilities = M.config.capabilities,
     on_attach = on_attach,
@@ -311,12 +326,44 @@ function M.reanalyse(bufnr)
   execute("hedge.reanalyse", bufnr)
 end
 
+--- Ask the `draft` endpoint for an answer to `prompt` (asked for when empty) and insert it at
+--- the cursor; its logprobs are saved beside the file and the findings appear at once.
+function M.draft(prompt, bufnr)
+  if bufnr == nil or bufnr == 0 then
+    bufnr = api.nvim_get_current_buf()
+  end
+  local client = M.clients(bufnr)[1]
+  if not client then
+    notify("no hedge language server is attached to this buffer")
+    return
+  end
+  if prompt == nil or prompt == "" then
+    prompt = vim.fn.input("hedge draft: ")
+  end
+  if prompt == nil or prompt:match("^%s*$") then
+    return
+  end
+  local pos = vim.lsp.util.make_position_params(0, client.offset_encoding)
+  local params = {
+    command = "hedge.draft",
+    arguments = { pos.textDocument.uri, pos.position, prompt },
+  }
+  notify("waiting for the model…", vim.log.levels.INFO)
+  client_call(client, "request", "workspace/executeCommand", params, function(err, result)
+    if err then
+      notify(err.message or vim.inspect(err), vim.log.levels.ERROR)
+    elseif result then
+      notify(("inserted %d tokens; logprobs in %s"):format(result.tokens, result.sidecar), vim.log.levels.INFO)
+    end
+  end, bufnr)
+end
+
 --- Merge `patch` into the settings and send them to every running hedge server.
 function M.update_settings(patch)
   M.config.settings = vim.tbl_deep_extend("force", M.config.settings or {}, patch or {})
   local section = settings_table()
   if has011 then -- for servers started later
-    vim.lsp.config("hedge", { settings = section, init_options = wire_settings() })
+    vim.lsp.config("hedge", { settings = section, init_options = init_options() })
   end
   for _, client in ipairs(M.clients()) do
     -- What the client answers to workspace/configuration from now on.
@@ -350,6 +397,9 @@ local function define_commands()
   cmd("HedgeDismissAll", function()
     M.dismiss_all(0)
   end, { desc = "hedge: dismiss all findings in this file" })
+  cmd("HedgeDraft", function(o)
+    M.draft(o.args, 0)
+  end, { nargs = "?", desc = "hedge: ask the `draft` endpoint and insert its answer at the cursor" })
   cmd("HedgeReanalyse", function()
     M.reanalyse(0)
   end, { desc = "hedge: re-read the sidecar and analyse again" })
@@ -412,7 +462,7 @@ function M.setup(opts)
           on_dir(find_root(file))
         end
       end,
-      init_options = wire_settings(),
+      init_options = init_options(),
       settings = settings_table(),
       capabilities = M.config.capabilities,
       on_attach = on_attach,
