@@ -7,6 +7,7 @@ pub mod align;
 pub mod align_lossy;
 pub mod analysis;
 pub mod config;
+pub mod eval;
 pub mod findings;
 pub mod measure;
 pub mod position;

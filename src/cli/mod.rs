@@ -1,8 +1,10 @@
 //! Command-line interface: argument definitions and dispatch.
 
+mod calibrate;
 mod check;
 mod convert;
 mod draft;
+mod eval;
 mod load;
 mod local;
 mod score;
@@ -42,6 +44,10 @@ pub enum Command {
     Score(score::ScoreArgs),
     /// Run the language server on standard input and output (for editors).
     Lsp(LspArgs),
+    /// Score Mu-SHROOM answers with a local model and report IoU, Cor and AUCs against their labels.
+    Eval(eval::EvalArgs),
+    /// Fit how often words of a given probability are wrong, on Mu-SHROOM labels.
+    Calibrate(calibrate::CalibrateArgs),
 }
 
 /// How to find and read a document's trace (shared by check and show).
@@ -198,6 +204,8 @@ pub fn run() -> ExitCode {
         Command::Convert(a) => convert::run(a),
         Command::Draft(a) => draft::run(a),
         Command::Score(a) => score::run(a),
+        Command::Eval(a) => eval::run(a),
+        Command::Calibrate(a) => calibrate::run(a),
         Command::Lsp(a) => {
             let scoring = match (a.server, a.endpoint) {
                 (Some(server), Some(endpoint)) => Some(hedge::server::settings::Scoring {
