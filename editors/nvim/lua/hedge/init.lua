@@ -122,8 +122,16 @@ local function init_options()
   return out
 end
 
+-- What the server reads as workspace settings: without `scoring`, which it takes only at start
+-- (from init_options) and warns about anywhere else.
 local function settings_table()
   local w = wire_settings()
+  if w then
+    w.scoring = nil
+    if next(w) == nil then
+      w = nil
+    end
+  end
   return w and { hedge = w } or {}
 end
 
