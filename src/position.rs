@@ -73,7 +73,8 @@ impl LineIndex {
     }
 
     /// The byte offset of a position; a character past the end of its line means the line's
-    /// end, a line past the end means the end of the text.
+    /// end, a line past the end means the end of the text, a position inside a character means
+    /// its start.
     pub fn offset(&self, text: &str, pos: Position, enc: Encoding) -> usize {
         let line = pos.line as usize;
         if line >= self.starts.len() {
@@ -83,14 +84,17 @@ impl LineIndex {
         let end = self.line_end(text, line);
         let mut units = 0u32;
         for (i, ch) in text[start..end].char_indices() {
-            if units >= pos.character {
-                return start + i;
-            }
-            units += match enc {
+            let width = match enc {
                 Encoding::Utf8 => ch.len_utf8() as u32,
                 Encoding::Utf16 => ch.len_utf16() as u32,
                 Encoding::Utf32 => 1,
             };
+            // A position inside a character (between the two halves of a surrogate pair, or
+            // inside a UTF-8 sequence) means that character's start, as the server reads it.
+            if units + width > pos.character {
+                return start + i;
+            }
+            units += width;
         }
         end
     }
@@ -129,6 +133,9 @@ mod tests {
         assert_eq!(ix.offset(t, pos(0, 3), Encoding::Utf16), 5);
         // Inside the surrogate pair: the character is not reached yet.
         assert_eq!(ix.position(t, 3, Encoding::Utf16), pos(0, 1));
+        // A position between its halves means the emoji's start, as in the server.
+        assert_eq!(ix.offset(t, pos(0, 2), Encoding::Utf16), 1);
+        assert_eq!(ix.offset(t, pos(0, 2), Encoding::Utf8), 1);
     }
 
     #[test]
