@@ -95,7 +95,11 @@ pub fn analyse_file(doc_path: &Path, args: &TraceArgs) -> Result<Vec<FileReport>
     }
     let trace_path = match (&args.trace, sidecar) {
         (Some(t), _) => t.clone(),
-        (None, Some(s)) => s,
+        (None, Some(s)) => {
+            sidecar::check_confined(&s)
+                .map_err(|e| format!("{}: cannot be read: {e}", s.display()))?;
+            s
+        }
         (None, None) => {
             let names: Vec<String> = sidecar::candidates(doc_path)
                 .iter()

@@ -101,6 +101,7 @@ const CACHE_ENTRIES: usize = 16;
 
 impl TraceCache {
     pub fn load(&self, path: &Path) -> Result<Arc<Trace>, TraceError> {
+        crate::source::sidecar::check_confined(path).map_err(TraceError::Io)?;
         let meta = std::fs::metadata(path).map_err(|e| TraceError::Io(e.to_string()))?;
         let stamp = (
             meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
