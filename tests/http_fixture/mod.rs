@@ -42,6 +42,9 @@ pub enum Reply {
     Drip(Duration, usize),
     /// A body sent with chunked encoding (no Content-Length).
     Chunked(Vec<u8>),
+    /// A body of `n` spaces, streamed in 64 KiB pieces (never held in memory), with its
+    /// Content-Length declared or chunked.
+    Huge(usize, bool),
 }
 
 pub fn json_reply(status: u16, v: &Value) -> Reply {
@@ -171,6 +174,29 @@ fn write_reply(mut s: TcpStream, reply: Reply) -> std::io::Result<()> {
             for _ in 0..n {
                 std::thread::sleep(every);
                 s.write_all(b" ")?;
+            }
+        }
+        Reply::Huge(n, declared) => {
+            let piece = vec![b' '; 64 * 1024];
+            if declared {
+                s.write_all(format!("HTTP/1.1 200 OK\r\nContent-Length: {n}\r\nContent-Type: application/json\r\n\r\n").as_bytes())?;
+            } else {
+                s.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Type: application/json\r\n\r\n")?;
+            }
+            let mut left = n;
+            while left > 0 {
+                let k = left.min(piece.len());
+                if !declared {
+                    s.write_all(format!("{k:x}\r\n").as_bytes())?;
+                }
+                s.write_all(&piece[..k])?;
+                if !declared {
+                    s.write_all(b"\r\n")?;
+                }
+                left -= k;
+            }
+            if !declared {
+                s.write_all(b"0\r\n\r\n")?;
             }
         }
         Reply::Chunked(body) => {
