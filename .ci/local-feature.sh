@@ -33,3 +33,6 @@ if [ "${HEDGE_LOCAL_CLIPPY:-0}" = 1 ]; then
 fi
 cargo test --locked --features local --lib -- source::local
 cargo test --locked --features local --test local_scorer -- --nocapture
+# hedge eval and hedge calibrate end to end on three hand-written records (the full Mu-SHROOM
+# validation run is a documented command in docs/evaluation.md, not a CI step).
+cargo test --locked --features local --test eval_smoke -- --nocapture

@@ -446,7 +446,30 @@ pub fn find(
         out.extend(f);
     }
     out.sort_by_key(|f| (f.range.start, f.range.end));
+    if let Some(c) = trace
+        .model
+        .as_deref()
+        .and_then(crate::eval::calibration::for_model)
+    {
+        for f in out.iter_mut().filter(|f| f.code != Code::UncertainSentence) {
+            f.message
+                .push_str(&calibrated_odds(c, f.min_p.unwrap_or(0.0)));
+        }
+    }
     out
+}
+
+/// "; ≈22% of spans like this were wrong (Mu-SHROOM val, n=260)": how often words whose weakest
+/// token had this p were wrong in the labelled data the calibration was fitted on.
+pub fn calibrated_odds(c: &crate::eval::calibration::Calibration, min_p: f64) -> String {
+    match c.p_wrong(min_p) {
+        Some((p, n)) => format!(
+            "; ≈{:.0}% of spans like this were wrong ({}, n={n})",
+            p * 100.0,
+            c.data
+        ),
+        None => String::new(),
+    }
 }
 
 #[cfg(test)]

@@ -73,6 +73,8 @@ async fn hover_explains_the_tokens() {
         json!({
             "contents": {"kind": "markdown", "value":
                 "The model gave **1867** 3% and preferred “1868” (41%).\n\n\
+                 Its weakest token is less likely than 97% of this document's tokens (a rank within \
+                 the document, not a chance of being wrong: hedge has no calibration for this model).\n\n\
                  | token | p | surprisal (bits) | entropy (bits) | rank |\n|---|---|---|---|---|\n\
                  | `␣18` | 90% | 0.15 | 0.47–2.27 | 1 |\n\
                  | `67` | 3% | 5.06 | 2.96–8.15 | 3 |\n\n\
@@ -448,4 +450,34 @@ async fn a_saved_response_opened_in_the_editor() {
         .map(|d| (&d["code"], &d["range"]))
         .collect();
     assert_eq!(got, vec![(&json!("low-probability"), &range(9, 65, 9, 69))]);
+}
+
+#[tokio::test]
+async fn more_findings_than_max_diagnostics_keeps_the_weakest_and_says_so() {
+    let (_ws, mut c, uri, _) = opened("curie.md", json!({}), json!({"maxDiagnostics": 1})).await;
+    let d = c.diagnostics_for_version(&uri, 1).await;
+    let shown: Vec<Value> = d["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| json!([d["code"], d["severity"], d["range"], d["message"], d["data"]["text"]]))
+        .collect();
+    assert_eq!(
+        shown,
+        vec![
+            json!(["diagnostics-limit", 3, range(0, 0, 0, 13),
+                   "hedge: showing the 1 most severe and least likely of 2 findings (raise hedge.maxDiagnostics, 0 for all)",
+                   null]),
+            json!(["low-probability", 2, range(4, 34, 4, 38), d["diagnostics"][1]["message"], "1867"]),
+        ]
+    );
+    // 0 shows every finding, without a note.
+    c.notify(
+        "workspace/didChangeConfiguration",
+        json!({"settings": {"hedge": {"maxDiagnostics": 0}}}),
+    )
+    .await;
+    let d = c.diagnostics_for_version(&uri, 1).await;
+    let codes: Vec<&Value> = d["diagnostics"].as_array().unwrap().iter().map(|d| &d["code"]).collect();
+    assert_eq!(codes, [&json!("low-probability"), &json!("uncertain-citation")]);
 }

@@ -11,7 +11,7 @@ use clap::{Args, ValueEnum};
 use hedge::analysis::analyze;
 use hedge::config::Config;
 use hedge::eval::metrics::{Prediction, Scores, Tally};
-use hedge::eval::predict::{self, Measure, WordFeatures};
+use hedge::eval::predict::{self, Measure, Spread, WordFeatures};
 use hedge::eval::reader::{self, Record};
 use hedge::trace::{native, Trace};
 
@@ -22,6 +22,8 @@ use super::{fail, local};
 pub const DEFAULT_MEASURE: &str = "min-p";
 /// Its hard-span threshold: a word is marked when its weakest token has p below 1 − this.
 pub const DEFAULT_THRESHOLD: f64 = 0.8;
+/// How word scores spread by default.
+pub const DEFAULT_SPREAD: &str = "word";
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PromptFormat {
@@ -91,6 +93,10 @@ pub struct EvalArgs {
     /// decision-entropy, off-greedy, excess-surprisal, claim-min-p, findings).
     #[arg(long, default_value = DEFAULT_MEASURE, value_parser = parse_measure)]
     pub measure: Measure,
+    /// How word scores spread: word (each its own), content (short lower-case words score 0),
+    /// neighbours (each word takes the worst of itself and the words beside it).
+    #[arg(long, default_value = DEFAULT_SPREAD, value_parser = parse_spread)]
+    pub spread: Spread,
     /// Mark a word as a hard span when its raw score reaches this (min-p: 1 − p; entropies and
     /// surprisals in bits).
     #[arg(long, default_value_t = DEFAULT_THRESHOLD)]
@@ -98,6 +104,13 @@ pub struct EvalArgs {
     /// Also try every measure at several thresholds and print the results as a Markdown table.
     #[arg(long)]
     pub sweep: bool,
+}
+
+fn parse_spread(s: &str) -> Result<Spread, String> {
+    Spread::from_name(s).ok_or_else(|| {
+        let names: Vec<&str> = Spread::ALL.iter().map(|m| m.name()).collect();
+        format!("unknown spread `{s}`; one of: {}", names.join(", "))
+    })
 }
 
 fn parse_measure(s: &str) -> Result<Measure, String> {
@@ -251,9 +264,9 @@ fn tally_by(
     }
 }
 
-fn evaluate(scored: &[Scored], measure: Measure, threshold: f64) -> Results {
+fn evaluate(scored: &[Scored], measure: Measure, spread: Spread, threshold: f64) -> Results {
     tally_by(scored, |s| {
-        let (p, c) = predict::predict(&s.words, s.record.text_len(), measure, threshold);
+        let (p, c) = predict::predict(&s.words, s.record.text_len(), measure, spread, threshold);
         (p, Some(c))
     })
 }
@@ -265,8 +278,17 @@ fn f3(x: Option<f64>) -> String {
 fn print_report(res: &Results, mark_all: &Results, mark_none: &Results, title: &str) {
     println!("{title}");
     println!(
-        "{:<5} {:>7} {:>7} {:>7} {:>8} {:>7} {:>13} {:>14}",
-        "lang", "records", "IoU", "Cor", "ROC-AUC", "PR-AUC", "mark-all IoU", "mark-none IoU"
+        "{:<5} {:>7} {:>7} {:>7} {:>8} {:>7} {:>13} {:>13} {:>14} {:>14}",
+        "lang",
+        "records",
+        "IoU",
+        "Cor",
+        "ROC-AUC",
+        "PR-AUC",
+        "mark-all IoU",
+        "mark-all Cor",
+        "mark-none IoU",
+        "mark-none Cor"
     );
     let rows = res
         .by_lang
@@ -280,7 +302,7 @@ fn print_report(res: &Results, mark_all: &Results, mark_none: &Results, title: &
         )));
     for (lang, s, ma, mn) in rows {
         println!(
-            "{:<5} {:>7} {:>7.3} {:>7.3} {:>8} {:>7} {:>13.3} {:>14.3}",
+            "{:<5} {:>7} {:>7.3} {:>7.3} {:>8} {:>7} {:>13.3} {:>13.3} {:>14.3} {:>14.3}",
             lang,
             s.records,
             s.iou,
@@ -288,16 +310,23 @@ fn print_report(res: &Results, mark_all: &Results, mark_none: &Results, title: &
             f3(s.roc_auc),
             f3(s.pr_auc),
             ma.iou,
-            mn.iou
+            ma.cor,
+            mn.iou,
+            mn.cor
         );
     }
 }
 
 /// The raw score of `measure` at which a share `flagged` of all words is marked.
-fn quantile_threshold(scored: &[Scored], measure: Measure, flagged: f64) -> Option<f64> {
+fn quantile_threshold(
+    scored: &[Scored],
+    measure: Measure,
+    spread: Spread,
+    flagged: f64,
+) -> Option<f64> {
     let mut v: Vec<f64> = scored
         .iter()
-        .flat_map(|s| s.words.iter().map(move |w| measure.raw(w)))
+        .flat_map(|s| predict::word_scores(&s.words, measure, spread))
         .collect();
     if v.is_empty() {
         return None;
@@ -316,42 +345,52 @@ fn sweep(scored: &[Scored]) {
     };
     let en = langs.iter().any(|l| l == "EN");
     println!();
-    println!("| measure | threshold | words marked | EN IoU | EN Cor | EN ROC-AUC | EN PR-AUC | all IoU | all Cor | all ROC-AUC | all PR-AUC |");
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("| measure | spread | threshold | words marked | EN IoU | EN Cor | EN ROC-AUC | EN PR-AUC | all IoU | all Cor | all ROC-AUC | all PR-AUC |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     let total_words: usize = scored.iter().map(|s| s.words.len()).sum();
     for m in Measure::ALL {
-        let mut ts: Vec<f64> = if m == Measure::Findings {
-            vec![1e-9]
-        } else {
-            [0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7]
-                .iter()
-                .filter_map(|&f| quantile_threshold(scored, m, f))
-                .collect()
-        };
-        ts.dedup();
-        for t in ts {
-            let marked = scored
-                .iter()
-                .flat_map(|s| &s.words)
-                .filter(|w| m.raw(w) >= t)
-                .count();
-            let r = evaluate(scored, m, t);
-            let e = en.then(|| r.by_lang["EN"]);
-            println!(
-                "| {} | {} | {:.0}% | {} | {} | {} | {} | {:.3} | {:.3} | {} | {} |",
-                m.name(),
-                format_threshold(m, t),
-                100.0 * marked as f64 / total_words.max(1) as f64,
-                f3(e.map(|e| e.iou)),
-                f3(e.map(|e| e.cor)),
-                f3(e.and_then(|e| e.roc_auc)),
-                f3(e.and_then(|e| e.pr_auc)),
-                r.all.iou,
-                r.all.cor,
-                f3(r.all.roc_auc),
-                f3(r.all.pr_auc),
-            );
+        for sp in Spread::ALL {
+            if m == Measure::Findings && sp != Spread::Word {
+                continue;
+            }
+            sweep_one(scored, m, sp, en, total_words);
         }
+    }
+}
+
+fn sweep_one(scored: &[Scored], m: Measure, sp: Spread, en: bool, total_words: usize) {
+    let mut ts: Vec<f64> = if m == Measure::Findings {
+        vec![1e-9]
+    } else {
+        [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7]
+            .iter()
+            .filter_map(|&f| quantile_threshold(scored, m, sp, f))
+            .collect()
+    };
+    ts.dedup();
+    for t in ts {
+        let marked = scored
+            .iter()
+            .flat_map(|s| predict::word_scores(&s.words, m, sp))
+            .filter(|&r| r >= t)
+            .count();
+        let r = evaluate(scored, m, sp, t);
+        let e = en.then(|| r.by_lang["EN"]);
+        println!(
+            "| {} | {} | {} | {:.0}% | {} | {} | {} | {} | {:.3} | {:.3} | {} | {} |",
+            m.name(),
+            sp.name(),
+            format_threshold(m, t),
+            100.0 * marked as f64 / total_words.max(1) as f64,
+            f3(e.map(|e| e.iou)),
+            f3(e.map(|e| e.cor)),
+            f3(e.and_then(|e| e.roc_auc)),
+            f3(e.and_then(|e| e.pr_auc)),
+            r.all.iou,
+            r.all.cor,
+            f3(r.all.roc_auc),
+            f3(r.all.pr_auc),
+        );
     }
 }
 
@@ -369,11 +408,12 @@ fn write_predictions(
     path: &Path,
     scored: &[Scored],
     measure: Measure,
+    spread: Spread,
     threshold: f64,
 ) -> Result<(), String> {
     let mut buf = Vec::new();
     for s in scored {
-        let (p, _) = predict::predict(&s.words, s.record.text_len(), measure, threshold);
+        let (p, _) = predict::predict(&s.words, s.record.text_len(), measure, spread, threshold);
         let soft: Vec<serde_json::Value> = p
             .soft
             .iter()
@@ -413,7 +453,7 @@ pub fn run(a: EvalArgs) -> ExitCode {
     if unlabelled > 0 {
         eprintln!("hedge: warning: {unlabelled} records have no labels; they count as having no wrong span");
     }
-    let res = evaluate(&scored, a.measure, a.threshold);
+    let res = evaluate(&scored, a.measure, a.spread, a.threshold);
     let mark_all = tally_by(&scored, |s| {
         (Prediction::mark_all(s.record.text_len()), None)
     });
@@ -423,10 +463,11 @@ pub fn run(a: EvalArgs) -> ExitCode {
         &mark_all,
         &mark_none,
         &format!(
-            "{} ({} context), measure {} at {}; AUCs over characters against the hard labels",
+            "{} ({} context), measure {} ({} spread) at {}; AUCs over characters against the hard labels",
             model_name(&a.scoring.model),
             a.scoring.prompt_format.name(),
             a.measure.name(),
+            a.spread.name(),
             format_threshold(a.measure, a.threshold)
         ),
     );
@@ -434,7 +475,7 @@ pub fn run(a: EvalArgs) -> ExitCode {
         sweep(&scored);
     }
     if let Some(p) = &a.predictions {
-        if let Err(e) = write_predictions(p, &scored, a.measure, a.threshold) {
+        if let Err(e) = write_predictions(p, &scored, a.measure, a.spread, a.threshold) {
             return fail(e);
         }
         eprintln!(

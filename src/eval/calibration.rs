@@ -11,6 +11,9 @@ use std::sync::LazyLock;
 
 use serde::{Deserialize, Serialize};
 
+/// A step of the map backed by fewer units than this is not shown as a share.
+pub const MIN_COUNT: usize = 20;
+
 /// One step of the isotonic map: words whose weakest p lies in `[p_low, p_high]` were wrong
 /// `p_wrong` of the time, over `n` words.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -56,9 +59,12 @@ impl Calibration {
         self.matches.iter().any(|k| m.contains(k.as_str()))
     }
 
-    /// The share of units like this (weakest p = `p`) that were wrong, and the count behind it.
+    /// The share of units like this (weakest p = `p`) that were wrong, and the count behind
+    /// it; `None` when fewer than [`MIN_COUNT`] units stand behind that step.
     pub fn p_wrong(&self, p: f64) -> Option<(f64, usize)> {
-        predict(&self.steps, p).map(|s| (s.p_wrong, s.n))
+        predict(&self.steps, p)
+            .filter(|s| s.n >= MIN_COUNT)
+            .map(|s| (s.p_wrong, s.n))
     }
 }
 

@@ -44,6 +44,57 @@ pub struct WordFeatures {
     pub claim_min_p: f64,
     /// The weakest p of a hedge finding (other than `uncertain-sentence`) that covers the word.
     pub finding_min_p: Option<f64>,
+    /// A short lower-case word (at most 3 letters, all lower-case, no digit): "the", "in",
+    /// "von", "est"; in scripts without case no word is one.
+    pub short_lowercase: bool,
+}
+
+/// How word scores are spread before they become character scores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Spread {
+    /// Each word keeps its own score.
+    Word,
+    /// Short lower-case words score 0 (function words are rarely what is wrong).
+    Content,
+    /// Each word takes the highest score of itself and its neighbours (one word either side).
+    Neighbours,
+}
+
+impl Spread {
+    pub const ALL: [Spread; 3] = [Spread::Word, Spread::Content, Spread::Neighbours];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Spread::Word => "word",
+            Spread::Content => "content",
+            Spread::Neighbours => "neighbours",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<Spread> {
+        Spread::ALL.into_iter().find(|m| m.name() == s)
+    }
+}
+
+/// The raw score of every word under `measure` and `spread`.
+pub fn word_scores(words: &[WordFeatures], measure: Measure, spread: Spread) -> Vec<f64> {
+    let raw: Vec<f64> = words.iter().map(|w| measure.raw(w)).collect();
+    match spread {
+        Spread::Word => raw,
+        Spread::Content => words
+            .iter()
+            .zip(&raw)
+            .map(|(w, &r)| if w.short_lowercase { r.min(0.0) } else { r })
+            .collect(),
+        Spread::Neighbours => (0..raw.len())
+            .map(|k| {
+                raw[k.saturating_sub(1)..(k + 2).min(raw.len())]
+                    .iter()
+                    .copied()
+                    .fold(f64::NEG_INFINITY, f64::max)
+            })
+            .collect(),
+    }
 }
 
 /// How a word's features become its score.
@@ -230,15 +281,19 @@ pub fn word_features(doc: &str, analysis: &Analysis) -> Vec<WordFeatures> {
             excess_surprisal_bits: if excess.is_finite() { excess } else { 0.0 },
             claim_min_p,
             finding_min_p,
+            short_lowercase: {
+                let t = &doc[w.range.clone()];
+                t.chars().count() <= 3 && t.chars().all(char::is_lowercase)
+            },
         });
     }
     out
 }
 
-/// Per-character soft scores of an answer of `len` characters under `measure`.
-pub fn char_scores(words: &[WordFeatures], len: usize, measure: Measure) -> Vec<f64> {
+/// Per-character soft scores of an answer of `len` characters, from raw word scores.
+pub fn char_scores(words: &[WordFeatures], raw: &[f64], len: usize, measure: Measure) -> Vec<f64> {
     let mut v = vec![0.0; len];
-    let soft: Vec<f64> = words.iter().map(|w| measure.soft(measure.raw(w))).collect();
+    let soft: Vec<f64> = raw.iter().map(|&r| measure.soft(r)).collect();
     for (k, w) in words.iter().enumerate() {
         for x in v.iter_mut().take(w.chars.end.min(len)).skip(w.chars.start) {
             *x = soft[k];
@@ -263,9 +318,11 @@ pub fn predict(
     words: &[WordFeatures],
     len: usize,
     measure: Measure,
+    spread: Spread,
     threshold: f64,
 ) -> (Prediction, Vec<f64>) {
-    let scores = char_scores(words, len, measure);
+    let raw = word_scores(words, measure, spread);
+    let scores = char_scores(words, &raw, len, measure);
     let mut pred = Prediction::from_scores(&scores, measure.soft(threshold));
     if threshold > 0.0 && measure.soft(threshold) <= 0.0 {
         pred.hard.clear();
@@ -329,18 +386,43 @@ mod tests {
         assert_eq!(w[2].finding_min_p.map(|p| (p * 1e9).round()), Some(1e8));
         assert_eq!(w[0].finding_min_p, None);
 
-        let s = char_scores(&w, 13, Measure::MinP);
+        let raw = word_scores(&w, Measure::MinP, Spread::Word);
+        let s = char_scores(&w, &raw, 13, Measure::MinP);
         let r = |x: f64| (x * 1e9).round() / 1e9;
         let s: Vec<f64> = s.into_iter().map(r).collect();
         assert_eq!(
             s,
             vec![0.1, 0.1, 0.1, 0.5, 0.5, 0.5, 0.5, 0.5, 0.9, 0.9, 0.9, 0.9, 0.0]
         );
-        let (p, _) = predict(&w, 13, Measure::MinP, 0.5);
+        let (p, _) = predict(&w, 13, Measure::MinP, Spread::Word, 0.5);
         assert_eq!(p.hard, vec![(3, 12)]);
-        let (p, _) = predict(&w, 13, Measure::MinP, 0.8);
+        let (p, _) = predict(&w, 13, Measure::MinP, Spread::Word, 0.8);
         assert_eq!(p.hard, vec![(8, 12)]);
-        let (p, _) = predict(&w, 13, Measure::Findings, 1e-9);
+        let (p, _) = predict(&w, 13, Measure::Findings, Spread::Word, 1e-9);
         assert_eq!(p.hard, vec![(8, 12)]);
+        // Neighbours: each word takes the worst of itself and the words beside it.
+        let n = word_scores(&w, Measure::MinP, Spread::Neighbours);
+        let n: Vec<f64> = n.into_iter().map(r).collect();
+        assert_eq!(n, vec![0.5, 0.9, 0.9]);
+        assert!(!w[1].short_lowercase);
+    }
+
+    #[test]
+    fn short_lowercase_words() {
+        let doc = "Il est né en 1990 à Paris 的";
+        let toks: Vec<Token> = ["Il", " est", " né", " en", " 1990", " à", " Paris", " 的"]
+            .iter()
+            .map(|t| tok(t, 0.01, None))
+            .collect();
+        let trace = Trace::new(TraceFormat::Native, toks);
+        let a = crate::analysis::analyze(doc, &trace, &Config::default()).unwrap();
+        let w = word_features(doc, &a);
+        let short: Vec<bool> = w.iter().map(|w| w.short_lowercase).collect();
+        assert_eq!(
+            short,
+            vec![false, true, true, true, false, true, false, false]
+        );
+        let c = word_scores(&w, Measure::MinP, Spread::Content);
+        assert_eq!(c.iter().filter(|&&x| x == 0.0).count(), 4);
     }
 }

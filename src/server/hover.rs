@@ -94,8 +94,36 @@ pub fn hover_markdown(doc: &Document, offset: usize) -> Option<(String, Range<us
             let _ = write!(out, "; its next choice was “{alt}” ({})", percent(*p));
         }
     }
+    out.push_str(".\n\n");
+    let weakest_p = m[weakest].p.unwrap_or(0.0);
+    match trace
+        .model
+        .as_deref()
+        .and_then(crate::eval::calibration::for_model)
+    {
+        Some(c) => {
+            if let Some((p, n)) = c.p_wrong(weakest_p) {
+                let _ = write!(
+                    out,
+                    "≈{:.0}% of spans like this were wrong ({}, n={n}; calibrated for {}).\n\n",
+                    p * 100.0,
+                    c.data,
+                    c.model
+                );
+            }
+        }
+        None => {
+            let ps: Vec<f64> = m.iter().filter_map(|t| t.p).collect();
+            let share = crate::eval::calibration::weaker_than(weakest_p, &ps);
+            let _ = write!(
+                out,
+                "Its weakest token is less likely than {:.0}% of this document's tokens (a rank within the document, not a chance of being wrong: hedge has no calibration for this model).\n\n",
+                share * 100.0
+            );
+        }
+    }
     out.push_str(
-        ".\n\n| token | p | surprisal (bits) | entropy (bits) | rank |\n|---|---|---|---|---|\n",
+        "| token | p | surprisal (bits) | entropy (bits) | rank |\n|---|---|---|---|---|\n",
     );
     for &i in &tokens {
         let t = &m[i];
