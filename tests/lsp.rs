@@ -451,3 +451,49 @@ async fn a_saved_response_opened_in_the_editor() {
         .collect();
     assert_eq!(got, vec![(&json!("low-probability"), &range(9, 65, 9, 69))]);
 }
+
+#[tokio::test]
+async fn more_findings_than_max_diagnostics_keeps_the_weakest_and_says_so() {
+    let (_ws, mut c, uri, _) = opened("curie.md", json!({}), json!({"maxDiagnostics": 1})).await;
+    let d = c.diagnostics_for_version(&uri, 1).await;
+    let shown: Vec<Value> = d["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            json!([
+                d["code"],
+                d["severity"],
+                d["range"],
+                d["message"],
+                d["data"]["text"]
+            ])
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        vec![
+            json!(["diagnostics-limit", 3, range(0, 0, 0, 16),
+                   "hedge: showing the 1 most severe and least likely of 2 findings (raise hedge.maxDiagnostics, 0 for all)",
+                   null]),
+            json!(["low-probability", 2, range(4, 34, 4, 38), d["diagnostics"][1]["message"], "1867"]),
+        ]
+    );
+    // 0 shows every finding, without a note.
+    c.notify(
+        "workspace/didChangeConfiguration",
+        json!({"settings": {"hedge": {"maxDiagnostics": 0}}}),
+    )
+    .await;
+    let d = c.diagnostics_for_version(&uri, 1).await;
+    let codes: Vec<&Value> = d["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| &d["code"])
+        .collect();
+    assert_eq!(
+        codes,
+        [&json!("low-probability"), &json!("uncertain-citation")]
+    );
+}

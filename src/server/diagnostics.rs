@@ -118,21 +118,66 @@ pub fn diagnostics(state: &State, uri: &Uri, doc: &Document) -> Vec<Diagnostic> 
     let Some(live) = &doc.live else {
         return Vec::new();
     };
-    let key = doc_key(uri, doc);
-    live.findings
-        .iter()
-        .zip(&live.finding_ids)
-        .map(|(f, &id)| (f, &live.templates[id]))
-        .filter(|(f, t)| {
-            !state
-                .dismissals
-                .is_dismissed(&key, f.code.as_str(), template_text(t))
+    let dismissed = state.dismissals.of(&doc_key(uri, doc));
+    let mut standing: Vec<usize> = (0..live.findings.len())
+        .filter(|&i| {
+            dismissed.as_ref().is_none_or(|d| {
+                let (code, text) = (
+                    live.findings[i].code.as_str(),
+                    template_text(&live.templates[live.finding_ids[i]]),
+                );
+                !d.contains(&(code.to_string(), text.to_string()))
+            })
         })
-        .map(|(f, t)| Diagnostic {
-            range: position::range(&doc.rope, &f.range, enc),
-            ..t.clone()
-        })
-        .collect()
+        .collect();
+    let total = standing.len();
+    let max = state.settings().max_diagnostics;
+    let mut out = Vec::with_capacity(total.min(max.max(1)) + 1);
+    if max > 0 && total > max {
+        // The most severe and least likely first; shown in document order.
+        standing.select_nth_unstable_by_key(max - 1, |&i| live.rank[live.finding_ids[i]]);
+        standing.truncate(max);
+        standing.sort_unstable();
+        out.push(Diagnostic {
+            range: top_line(doc, enc),
+            severity: Some(DiagnosticSeverity::INFORMATION),
+            code: Some(NumberOrString::String("diagnostics-limit".into())),
+            source: Some(SOURCE.into()),
+            message: format!(
+                "hedge: showing the {max} most severe and least likely of {total} findings (raise hedge.maxDiagnostics, 0 for all)"
+            ),
+            ..Diagnostic::default()
+        });
+    }
+    let known = live.lsp_encoding == Some(enc) && live.lsp.len() == live.findings.len();
+    out.extend(standing.into_iter().map(|i| {
+        let cached = if known { live.lsp[i] } else { None };
+        Diagnostic {
+            range: cached
+                .unwrap_or_else(|| position::range(&doc.rope, &live.findings[i].range, enc)),
+            ..live.templates[live.finding_ids[i]].clone()
+        }
+    }));
+    out
+}
+
+/// The order in which findings are kept when a document has more than `maxDiagnostics`:
+/// by severity, then by the probability of the weakest token, then of the whole span.
+pub fn rank(findings: &[Finding]) -> Vec<u32> {
+    let mut order: Vec<usize> = (0..findings.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (fa, fb) = (&findings[a], &findings[b]);
+        fb.severity
+            .cmp(&fa.severity)
+            .then(fa.min_p.unwrap_or(1.0).total_cmp(&fb.min_p.unwrap_or(1.0)))
+            .then(fa.joint_logprob.total_cmp(&fb.joint_logprob))
+            .then(a.cmp(&b))
+    });
+    let mut rank = vec![0u32; findings.len()];
+    for (r, i) in order.into_iter().enumerate() {
+        rank[i] = r as u32;
+    }
+    rank
 }
 
 /// Publish the current diagnostics of a document (nothing before `initialized`).
@@ -140,11 +185,11 @@ pub async fn publish(client: &Client, state: &State, uri: &Uri) {
     if !state.is_initialized() {
         return;
     }
-    let Some((diags, version)) = state
-        .docs
-        .get(uri)
-        .map(|d| (diagnostics(state, uri, &d), d.version))
-    else {
+    let enc = state.encoding();
+    let Some((diags, version)) = state.docs.get_mut(uri).map(|mut d| {
+        d.place_findings(enc);
+        (diagnostics(state, uri, &d), d.version)
+    }) else {
         return;
     };
     client

@@ -48,6 +48,12 @@ impl Dismissals {
             .is_some_and(|s| s.contains(&(code.to_string(), text.to_string())))
     }
 
+    /// A document's dismissals as (code, text) pairs, or `None` when it has none.
+    pub fn of(&self, doc: &str) -> Option<BTreeSet<(String, String)>> {
+        let map = self.map.lock().expect("dismissals lock");
+        map.get(doc).filter(|s| !s.is_empty()).cloned()
+    }
+
     /// Remember dismissals and write the file (atomically: a temporary file, then rename).
     pub fn dismiss(
         &self,

@@ -10,14 +10,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use ropey::Rope;
-use tower_lsp_server::ls_types::TextDocumentContentChangeEvent;
+use tower_lsp_server::ls_types::{Range as LspRange, TextDocumentContentChangeEvent};
 
 use crate::analysis::Analysis;
 use crate::findings::Finding;
 use crate::position::Encoding;
 use crate::trace::Trace;
 
-use super::position::offset;
+use super::position::{offset, position, range};
 
 /// What the server knows about a document's trace.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,6 +47,13 @@ pub struct Live {
     pub finding_ids: Vec<usize>,
     /// The diagnostic of each of the analysis's findings, but for its range.
     pub templates: Arc<Vec<tower_lsp_server::ls_types::Diagnostic>>,
+    /// Each of the analysis's findings' place in the order kept under `maxDiagnostics`.
+    pub rank: Arc<Vec<u32>>,
+    /// Each standing finding's LSP range, in `lsp_encoding`, when known: an edit moves the
+    /// ranges after it by whole lines and forgets only those on its own lines, so publishing
+    /// after a keystroke converts a few offsets instead of every finding's.
+    pub lsp: Vec<Option<LspRange>>,
+    pub lsp_encoding: Option<Encoding>,
 }
 
 impl Live {
@@ -61,6 +68,9 @@ impl Live {
             findings: analysis.findings.clone(),
             finding_ids: (0..analysis.findings.len()).collect(),
             templates: Arc::new(templates),
+            rank: Arc::new(super::diagnostics::rank(&analysis.findings)),
+            lsp: vec![None; analysis.findings.len()],
+            lsp_encoding: None,
             trace,
             analysis,
         }
@@ -103,35 +113,84 @@ impl Document {
             }
             None => (0, self.rope.len_bytes()),
         };
+        let before = self.live.as_ref().map(|_| {
+            let (s, e) = (
+                position(&self.rope, start, enc),
+                position(&self.rope, end, enc),
+            );
+            (s, e, self.rope.len_lines())
+        });
         let cs = self.rope.byte_to_char(start);
         let ce = self.rope.byte_to_char(end);
         self.rope.remove(cs..ce);
         self.rope.insert(cs, &change.text);
+        let Some(live) = &mut self.live else {
+            return;
+        };
         if change.range.is_none() {
             // A full replacement: nothing of the old placement can be trusted.
-            if let Some(live) = &mut self.live {
-                live.tokens.iter_mut().for_each(|t| *t = None);
-                live.findings.clear();
-                live.finding_ids.clear();
-            }
+            live.tokens.iter_mut().for_each(|t| *t = None);
+            live.findings.clear();
+            live.finding_ids.clear();
+            live.lsp.clear();
             return;
         }
-        if let Some(live) = &mut self.live {
-            let inserted = change.text.len();
-            for t in live.tokens.iter_mut() {
-                *t = t.take().and_then(|r| shift(r, start, end, inserted));
-            }
-            let mut kept_ids = Vec::with_capacity(live.finding_ids.len());
-            let mut kept = Vec::with_capacity(live.findings.len());
-            for (mut f, id) in live.findings.drain(..).zip(live.finding_ids.drain(..)) {
-                if let Some(r) = shift(f.range.clone(), start, end, inserted) {
-                    f.range = r;
-                    kept.push(f);
-                    kept_ids.push(id);
+        let inserted = change.text.len();
+        for t in live.tokens.iter_mut() {
+            *t = t.take().and_then(|r| shift(r, start, end, inserted));
+        }
+        if live.lsp_encoding != Some(enc) {
+            live.lsp.iter_mut().for_each(|r| *r = None);
+            live.lsp_encoding = Some(enc);
+        }
+        let (edit_start, edit_end, lines_before) = before.expect("live before the edit");
+        // Lines wholly after the edit keep their text; only their numbers move.
+        let line_delta = self.rope.len_lines() as i64 - lines_before as i64;
+        let n = live.findings.len();
+        let (mut kept, mut kept_ids, mut kept_lsp) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
+        let findings = live.findings.drain(..).zip(live.finding_ids.drain(..));
+        for ((mut f, id), lsp) in findings.zip(live.lsp.drain(..)) {
+            let Some(r) = shift(f.range.clone(), start, end, inserted) else {
+                continue;
+            };
+            f.range = r;
+            kept.push(f);
+            kept_ids.push(id);
+            kept_lsp.push(lsp.and_then(|mut l| {
+                if l.end <= edit_start {
+                    Some(l)
+                } else if l.start.line > edit_end.line {
+                    l.start.line = (i64::from(l.start.line) + line_delta) as u32;
+                    l.end.line = (i64::from(l.end.line) + line_delta) as u32;
+                    Some(l)
+                } else {
+                    None
                 }
+            }));
+        }
+        live.findings = kept;
+        live.finding_ids = kept_ids;
+        live.lsp = kept_lsp;
+    }
+
+    /// Fill in the LSP ranges of the standing findings that an edit (or a new analysis) left
+    /// unknown.
+    pub fn place_findings(&mut self, enc: Encoding) {
+        let Some(live) = &mut self.live else {
+            return;
+        };
+        if live.lsp_encoding != Some(enc) || live.lsp.len() != live.findings.len() {
+            live.lsp = vec![None; live.findings.len()];
+            live.lsp_encoding = Some(enc);
+        }
+        for (l, f) in live.lsp.iter_mut().zip(&live.findings) {
+            if l.is_none() {
+                *l = Some(range(&self.rope, &f.range, enc));
             }
-            live.findings = kept;
-            live.finding_ids = kept_ids;
         }
     }
 
@@ -189,5 +248,74 @@ mod tests {
         // Out-of-range positions are clamped, not a panic.
         d.apply(&change(7, 0, 9, 9, "!"), Encoding::Utf16);
         assert_eq!(d.text(), "hello 💙 there, two!");
+    }
+
+    /// A document whose every word is a low-probability finding, through the real engine.
+    fn analysed(text: &str) -> Document {
+        use crate::trace::{Token, Trace, TraceFormat};
+        let mut tokens = Vec::new();
+        let mut rest = text;
+        while !rest.is_empty() {
+            let cut = rest[1..].find(' ').map_or(rest.len(), |i| i + 1);
+            tokens.push(Token {
+                bytes: rest[..cut].as_bytes().to_vec(),
+                logprob: Some(0.0005f64.ln()),
+                ..Token::default()
+            });
+            rest = &rest[cut..];
+        }
+        let trace = Arc::new(Trace::new(TraceFormat::Native, tokens));
+        let cfg = crate::config::Config::default();
+        let a = crate::analysis::analyze(text, &trace, &cfg).expect("analysis");
+        let mut d = Document::new(text, 1, "markdown".into(), None);
+        d.live = Some(Live::new(trace, Arc::new(a), text));
+        d
+    }
+
+    #[test]
+    fn cached_lsp_ranges_match_fresh_ones_after_any_edits() {
+        let base = "Alpha beta 💙 gamma\r\ndelta épsilon zeta\rtheta iota\nkappa lambda mu\r\n\r\nnu xi omicron pi rho ";
+        let text = &base.repeat(12);
+        let inserts = ["\n", "\r", "\r\n", "x", "💙 ", "two\nlines ", ""];
+        for enc in [Encoding::Utf16, Encoding::Utf8] {
+            let mut d = analysed(text);
+            let n = d.live.as_ref().unwrap().findings.len();
+            assert!(n >= 150, "{n} findings");
+            d.place_findings(enc);
+            let mut checked = 0;
+            let mut seed = 7u64;
+            let mut next = |m: u64| {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                (seed >> 33) % m
+            };
+            for step in 0..300 {
+                let len = d.rope.len_bytes() as u64;
+                let a = next(len + 1) as usize;
+                let b = (a + next(4) as usize).min(len as usize);
+                let (s, e) = (position(&d.rope, a, enc), position(&d.rope, b, enc));
+                let ins = inserts[next(inserts.len() as u64) as usize];
+                d.apply(
+                    &TextDocumentContentChangeEvent {
+                        range: Some(LspRange::new(s, e)),
+                        range_length: None,
+                        text: ins.to_string(),
+                    },
+                    enc,
+                );
+                let live = d.live.as_ref().unwrap();
+                for (i, f) in live.findings.iter().enumerate() {
+                    if let Some(l) = live.lsp[i] {
+                        assert_eq!(l, range(&d.rope, &f.range, enc), "step {step}, finding {i}");
+                        checked += 1;
+                    }
+                }
+                if step % 3 == 0 {
+                    d.place_findings(enc);
+                }
+            }
+            assert!(checked > 10_000, "{checked} cached ranges checked");
+        }
     }
 }

@@ -10,6 +10,10 @@ use crate::config::Config;
 /// Largest document analysed by default (bytes); larger ones get a message instead.
 pub const DEFAULT_MAX_DOCUMENT_BYTES: usize = 10 * 1024 * 1024;
 
+/// Most diagnostics published for one document by default: more than a reviewer can read, few
+/// enough that an editor stays quick when a large document has thousands of findings.
+pub const DEFAULT_MAX_DIAGNOSTICS: usize = 1000;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
     pub engine: Config,
@@ -18,6 +22,9 @@ pub struct Settings {
     /// Sidecar suffixes tried after the document's name, in order.
     pub sidecar_suffixes: Vec<String>,
     pub max_document_bytes: usize,
+    /// Most diagnostics published for one document (the most severe and least likely are
+    /// kept, and a note says how many there are); 0 publishes all.
+    pub max_diagnostics: usize,
     /// Put one information note at the top of a document that has no trace.
     pub note_missing_trace: bool,
     /// Where documents without a trace are scored. Taken only from user-level settings
@@ -69,6 +76,7 @@ impl Default for Settings {
                 .map(|s| s.to_string())
                 .collect(),
             max_document_bytes: DEFAULT_MAX_DOCUMENT_BYTES,
+            max_diagnostics: DEFAULT_MAX_DIAGNOSTICS,
             note_missing_trace: false,
             scoring: None,
             draft: None,
@@ -82,15 +90,17 @@ struct ServerPart {
     heatmap: Option<bool>,
     sidecar_suffixes: Option<Vec<String>>,
     max_document_bytes: Option<usize>,
+    max_diagnostics: Option<usize>,
     note_missing_trace: Option<bool>,
     scoring: Option<Scoring>,
     draft: Option<Draft>,
 }
 
-const SERVER_KEYS: [&str; 6] = [
+const SERVER_KEYS: [&str; 7] = [
     "heatmap",
     "sidecarSuffixes",
     "maxDocumentBytes",
+    "maxDiagnostics",
     "noteMissingTrace",
     "scoring",
     "draft",
@@ -177,6 +187,7 @@ impl Settings {
             heatmap: part.heatmap.unwrap_or(d.heatmap),
             sidecar_suffixes: suffixes,
             max_document_bytes: part.max_document_bytes.unwrap_or(d.max_document_bytes),
+            max_diagnostics: part.max_diagnostics.unwrap_or(d.max_diagnostics),
             note_missing_trace: part.note_missing_trace.unwrap_or(d.note_missing_trace),
             scoring: part.scoring,
             draft: part.draft,

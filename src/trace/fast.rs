@@ -305,7 +305,12 @@ fn entry(s: &mut Scan<'_>, depth: usize, out: &mut Entries) -> R<()> {
     Ok(())
 }
 
-fn alternative(s: &mut Scan<'_>, depth: usize, top: &mut Vec<Alternative>, out: &mut Entries) -> R<()> {
+fn alternative(
+    s: &mut Scan<'_>,
+    depth: usize,
+    top: &mut Vec<Alternative>,
+    out: &mut Entries,
+) -> R<()> {
     let (mut id, mut has_token, mut bytes, mut logprob) = (None, false, None, None);
     let mut k = Keys::default();
     s.object(depth, |s, key| {
@@ -560,9 +565,13 @@ impl<'a> Scan<'a> {
         let (raw, escaped) = self.raw_string()?;
         if escaped {
             let quoted = &self.d[start..self.i];
-            return serde_json::from_slice::<String>(quoted).map(Some).map_err(|_| Bail);
+            return serde_json::from_slice::<String>(quoted)
+                .map(Some)
+                .map_err(|_| Bail);
         }
-        std::str::from_utf8(raw).map(|s| Some(s.to_owned())).map_err(|_| Bail)
+        std::str::from_utf8(raw)
+            .map(|s| Some(s.to_owned()))
+            .map_err(|_| Bail)
     }
 
     /// A JSON number's text and whether it is an integer (no fraction, no exponent).

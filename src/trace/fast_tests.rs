@@ -38,7 +38,11 @@ fn agrees(data: &[u8], what: &str) -> bool {
         return false;
     };
     let options = ReadOptions::default();
-    assert_eq!(finish(fast, &options), parse_general(data, None, &options), "{what}");
+    assert_eq!(
+        finish(fast, &options),
+        parse_general(data, None, &options),
+        "{what}"
+    );
     true
 }
 
@@ -61,7 +65,10 @@ fn fast_path_agrees_with_the_readers_on_every_fixture() {
         "v1_chat_grammar_emoji.json",
         "v1_chat_logprobs.json",
     ] {
-        assert!(taken.iter().any(|t| t == name), "{name} not taken: {taken:?}");
+        assert!(
+            taken.iter().any(|t| t == name),
+            "{name} not taken: {taken:?}"
+        );
     }
     // Never a prompt-scoring, refusal, token-only or old-shape trace.
     for name in [
@@ -88,7 +95,9 @@ fn fast_path_steps_aside_or_agrees_after_edits() {
         let step = (data.len() / 400).max(1);
         for at in (0..data.len()).step_by(step) {
             agrees(&data[..at], &format!("{name} cut at {at}"));
-            for b in [b'}', b']', b'"', b'-', b'0', b'9', b' ', b',', b'n', b'\\', b'.', b'e'] {
+            for b in [
+                b'}', b']', b'"', b'-', b'0', b'9', b' ', b',', b'n', b'\\', b'.', b'e',
+            ] {
                 let mut edited = data.clone();
                 edited[at] = b;
                 agrees(&edited, &format!("{name} byte {at} = {}", b as char));
@@ -101,7 +110,10 @@ fn fast_path_steps_aside_or_agrees_after_edits() {
         assert!(agrees(&pretty, &format!("{name} pretty")), "{name} pretty");
         let mut extra = b"{\"zz\": [1, {\"a\": null, \"b\": [true, false, -0.5e3]}], ".to_vec();
         extra.extend_from_slice(&data[data.iter().position(|&b| b == b'{').unwrap() + 1..]);
-        assert!(agrees(&extra, &format!("{name} extra key")), "{name} extra key");
+        assert!(
+            agrees(&extra, &format!("{name} extra key")),
+            "{name} extra key"
+        );
     }
     assert!(checked > 10_000, "{checked}");
 }
@@ -110,14 +122,21 @@ fn fast_path_steps_aside_or_agrees_after_edits() {
 fn duplicate_keys_deep_nesting_and_streams_go_to_the_general_path() {
     let entry = r#"{"token":"a","logprob":-0.5,"bytes":[97],"top_logprobs":[]}"#;
     let chat = |content: &str| {
-        format!(r#"{{"choices":[{{"message":{{"content":"a"}},"logprobs":{{"content":[{content}]}}}}]}}"#)
+        format!(
+            r#"{{"choices":[{{"message":{{"content":"a"}},"logprobs":{{"content":[{content}]}}}}]}}"#
+        )
     };
     assert!(read(chat(entry).as_bytes(), None).is_some());
     let dup = r#"{"token":"a","logprob":-0.5,"logprob":-0.1,"bytes":[97]}"#;
     assert!(read(chat(dup).as_bytes(), None).is_none());
     let alias = r#"{"id":1,"token_id":1,"token":"a","logprob":-0.5,"bytes":[97]}"#;
     assert!(read(chat(alias).as_bytes(), None).is_none());
-    let deep = format!(r#"{{"x":{}1{},{}"#, "[".repeat(200), "]".repeat(200), &chat(entry)[1..]);
+    let deep = format!(
+        r#"{{"x":{}1{},{}"#,
+        "[".repeat(200),
+        "]".repeat(200),
+        &chat(entry)[1..]
+    );
     assert!(read(deep.as_bytes(), None).is_none());
     let two = format!("{}\n{}\n", chat(entry), chat(entry));
     assert!(read(two.as_bytes(), None).is_none());

@@ -168,7 +168,7 @@ impl Client {
                     .iter()
                     .position(|n| n["method"] == method && pred(&n["params"]))
                 {
-                    return self.notifications.remove(i).unwrap()["params"].clone();
+                    return self.notifications.remove(i).unwrap()["params"].take();
                 }
                 let _ = self.pump().await;
             }
