@@ -132,3 +132,83 @@ async fn a_binary_file_opened_in_the_editor() {
     );
     still_answers(&mut c, &uri).await;
 }
+
+#[tokio::test]
+async fn a_one_gigabyte_sidecar_is_refused_unread() {
+    // A sparse file: 1 GiB long, no disk used.
+    let ws = workspace(&["curie.md"]);
+    let side = ws.path().join("curie.md.logprobs.json");
+    std::fs::File::create(&side)
+        .unwrap()
+        .set_len(1 << 30)
+        .unwrap();
+    let expected = "curie.md.logprobs.json: is 1073741824 bytes, over the 536870912-byte limit for traces (raise it with --max-trace-bytes)";
+
+    let t = std::time::Instant::now();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_hedge"))
+        .args(["check", "curie.md"])
+        .current_dir(ws.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr),
+        format!("hedge: {expected}\n")
+    );
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(2),
+        "{:?}",
+        t.elapsed()
+    );
+
+    let mut c = Client::start(None);
+    c.initialize(json!({}), Value::Null).await;
+    let path = ws.path().join("curie.md");
+    let uri = file_uri(&path);
+    let t = std::time::Instant::now();
+    c.open(&uri, &std::fs::read_to_string(&path).unwrap()).await;
+    let d = c.diagnostics_for_version(&uri, 1).await;
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(2),
+        "{:?}",
+        t.elapsed()
+    );
+    assert_eq!(d["diagnostics"][0]["code"], "trace-error");
+    assert_eq!(d["diagnostics"][0]["message"], format!("hedge: {expected}"));
+    still_answers(&mut c, &uri).await;
+}
+
+#[tokio::test]
+async fn a_ten_megabyte_line_is_refused_or_read_not_a_hang() {
+    // One line of 10 MB with no sidecar: over the 10 MiB document limit by a little, it gets
+    // one message; just under it, it is read (no trace) and the server stays quick.
+    let ws = workspace(&[]);
+    let mut c = Client::start(None);
+    c.initialize(json!({}), json!({"noteMissingTrace": false}))
+        .await;
+    for (name, len) in [("over.md", 10 * 1024 * 1024 + 1), ("under.md", 10_000_000)] {
+        let path = ws.path().join(name);
+        let line = "x".repeat(len);
+        std::fs::write(&path, &line).unwrap();
+        let uri = file_uri(&path);
+        c.open(&uri, &line).await;
+        let d = c.diagnostics_for_version(&uri, 1).await;
+        if len > 10 * 1024 * 1024 {
+            assert_eq!(
+                d["diagnostics"][0]["message"],
+                format!(
+                    "hedge skipped this document: {len} bytes is over maxDocumentBytes (10485760)"
+                )
+            );
+        } else {
+            assert_eq!(d["diagnostics"], json!([]));
+        }
+        let r = c
+            .request(
+                "textDocument/hover",
+                json!({"textDocument": {"uri": uri}, "position": {"line": 0, "character": 9_999_999}}),
+            )
+            .await;
+        assert_eq!(r["result"], Value::Null);
+    }
+}
