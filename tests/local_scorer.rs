@@ -7,6 +7,8 @@
 //! CI (`CI` set), where they fail. Run with `.ci/local-feature.sh`.
 #![cfg(feature = "local")]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::{Mutex, MutexGuard};
@@ -467,4 +469,159 @@ fn matches_llama_server_logprobs_of_the_shipped_example() {
     assert!(median <= 0.05, "median {median}");
     assert!(p90 <= 0.2, "90th percentile {p90}");
     assert!(r > 0.99, "correlation {r}");
+}
+
+async fn summary(c: &mut common::Client, uri: &str) -> serde_json::Value {
+    c.request(
+        "hedge/summary",
+        serde_json::json!({"textDocument": {"uri": uri}}),
+    )
+    .await["result"]
+        .clone()
+}
+
+/// The language server scores a document without a trace with the user's local model: in the
+/// background with progress, again after an edit (stale work dropped), published when done.
+#[test]
+fn language_server_scores_with_the_local_model() {
+    let _g = serial();
+    let Some(model) = model_path() else {
+        return;
+    };
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(lsp_with_local_model(model));
+}
+
+async fn lsp_with_local_model(model: PathBuf) {
+    use serde_json::json;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("review.md");
+    // Short, so that a loaded machine still answers within the test client's 20 s.
+    let text = "Marie Curie won the Nobel Prize in Physics in 1903 with Pierre Curie and Henri \
+                Becquerel. In 1911 she won the Nobel Prize in Chemistry.\n";
+    std::fs::write(&path, text).unwrap();
+    let uri = common::file_uri(&path);
+    let mut c = common::Client::start(None);
+    c.initialize(
+        json!({"window": {"workDoneProgress": true}}),
+        json!({"scoring": {"server": "local", "model": model}}),
+    )
+    .await;
+    c.open(&uri, text).await;
+    let d = c.diagnostics_for_version(&uri, 1).await;
+    let s = summary(&mut c, &uri).await;
+    assert_eq!(s["status"], "ready", "{s}");
+    assert_eq!(s["alignedTokens"], s["tokens"], "{s}");
+    assert!(s["tokens"].as_u64().unwrap() > 20, "{s}");
+    let n = d["diagnostics"].as_array().unwrap().len();
+    assert_eq!(s["findings"], json!(n), "{s}");
+    // Loading the model and scoring took long enough to show progress.
+    let begin = c
+        .wait_for("$/progress", |p| p["value"]["kind"] == "begin")
+        .await;
+    assert_eq!(begin["value"]["message"], "analysing review.md", "{begin}");
+
+    // Two quick edits: the first one's scoring is dropped, the second one's published.
+    for (version, word) in [(2, "cats"), (3, "dogs")] {
+        c.notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": uri, "version": version},
+                   "contentChanges": [{"range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}, "text": format!("{word} ")}]}),
+        )
+        .await;
+    }
+    let mut s = summary(&mut c, &uri).await;
+    for _ in 0..1500 {
+        if s["version"] == 3 && s["status"] == "ready" && s["alignedTokens"] == s["tokens"] {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        s = summary(&mut c, &uri).await;
+    }
+    assert_eq!(s["status"], "ready", "{s}");
+    assert_eq!(s["version"], 3, "{s}");
+    assert_eq!(s["alignedTokens"], s["tokens"], "{s}");
+    let doc = c.state.docs.get(&uri.parse().unwrap()).unwrap().text();
+    assert!(doc.starts_with("dogs cats "), "{}", &doc[..20]);
+}
+
+/// Where the difference from llama-server's values comes from: the shipped example scored with
+/// other batch sizes and thread counts. Run with `-- --ignored gap_by_batch_size --nocapture`.
+#[test]
+#[ignore]
+fn gap_by_batch_size() {
+    let _g = serial();
+    let Some(path) = model_path() else {
+        return;
+    };
+    let raw = std::fs::read(Path::new(ROOT).join("examples/biography.md.logprobs.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&raw).unwrap();
+    let prompt = v["prompt"].as_str().unwrap();
+    let content = v["content"].as_str().unwrap();
+    let server: Vec<(i64, f64)> = v["completion_probabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["id"].as_i64().unwrap(), p["logprob"].as_f64().unwrap()))
+        .collect();
+    let runs = [
+        (128, 2, None, false),
+        (1, 2, None, false),
+        (128, 2, Some(false), false),
+        (1, 2, Some(false), true),
+        (128, 1, None, false),
+    ];
+    let mut reference: Vec<f64> = Vec::new();
+    for (batch, threads, flash_attention, kv_f32) in runs {
+        let mut m = LocalModel::load_with(
+            &path,
+            LocalOptions {
+                batch: Some(batch),
+                threads: Some(threads),
+                flash_attention,
+                kv_f32,
+                ..LocalOptions::default()
+            },
+        )
+        .unwrap();
+        let ours = m.score(content, Some(prompt)).unwrap();
+        let values: Vec<f64> = ours
+            .tokens
+            .iter()
+            .zip(&server)
+            .take_while(|(t, s)| t.id.map(i64::from) == Some(s.0))
+            .map(|(t, _)| t.logprob.unwrap())
+            .collect();
+        if reference.is_empty() {
+            reference = values.clone();
+        }
+        let mut own: Vec<f64> = values
+            .iter()
+            .zip(&reference)
+            .map(|(a, b)| (a - b).abs())
+            .collect();
+        own.sort_by(f64::total_cmp);
+        let mut diffs: Vec<f64> = values
+            .iter()
+            .zip(&server)
+            .map(|(a, s)| (a - s.1).abs())
+            .collect();
+        let first10: Vec<String> = diffs.iter().take(10).map(|d| format!("{d:.4}")).collect();
+        diffs.sort_by(f64::total_cmp);
+        let n = diffs.len();
+        eprintln!(
+            "batch {batch:>3}, {threads} threads, flash attention {flash_attention:?}, f32 KV {kv_f32}: {n} tokens, against llama-server |Δ| median {:.4}, mean {:.4}, max {:.4}, within 0.05: {}; first ten: {}; against batch 128 here: median {:.4}, max {:.4}",
+            diffs[n / 2],
+            diffs.iter().sum::<f64>() / n as f64,
+            diffs[n - 1],
+            diffs.iter().filter(|&&d| d <= 0.05).count(),
+            first10.join(" "),
+            own[own.len() / 2],
+            own[own.len() - 1],
+        );
+    }
 }

@@ -46,6 +46,10 @@ pub struct LocalOptions {
     pub threads: Option<usize>,
     /// Tokens evaluated per step, at most 128 (the default).
     pub batch: Option<usize>,
+    /// Flash attention on or off (default: llama.cpp's choice for the device).
+    pub flash_attention: Option<bool>,
+    /// Keep the KV cache in f32 instead of llama.cpp's default f16.
+    pub kv_f32: bool,
 }
 
 /// What the last [`LocalModel::score`] call did.
@@ -78,6 +82,8 @@ pub struct LocalModel {
     n_vocab: usize,
     n_ctx: usize,
     batch: usize,
+    /// CPU threads (llama.cpp's, and the ones that summarise each row of logits).
+    threads: usize,
     /// Token pieces with special tokens rendered, for alternatives (index = token id).
     pieces: Vec<Vec<u8>>,
     /// Beginning-of-sequence token placed before the text (and before each window).
@@ -171,6 +177,18 @@ impl LocalModel {
             .with_n_threads_batch(threads)
             // Keep the whole cache for sliding-window models, so an edit can reuse it.
             .with_swa_full(true);
+        let params = match options.flash_attention {
+            Some(on) => params.with_flash_attention_policy(i32::from(on)),
+            None => params,
+        };
+        let params = if options.kv_f32 {
+            use llama_cpp_2::context::params::KvCacheType;
+            params
+                .with_type_k(KvCacheType::F32)
+                .with_type_v(KvCacheType::F32)
+        } else {
+            params
+        };
         // SAFETY: the context refers to the model through a raw pointer; `model` is boxed (its
         // address never changes) and owned by the same `LocalModel`, which drops `ctx` first
         // (field order). The 'static lifetime never escapes: `ctx` is private.
@@ -196,6 +214,7 @@ impl LocalModel {
             n_vocab,
             n_ctx: n_ctx as usize,
             batch,
+            threads: threads as usize,
             pieces,
             bos,
             add_bos,
@@ -430,11 +449,36 @@ impl LocalModel {
                 .decode(&mut batch)
                 .map_err(|e| format!("llama.cpp could not evaluate the text: {e}"))?;
             self.kv.extend_from_slice(&win[i..end]);
-            for (row, j) in rows {
-                let pos = j + 1 + w.eval_start - offset;
-                let next = win[j + 1];
-                let logits = self.ctx.get_logits_ith(row);
-                let t = self.token_at(logits, next, &text_bytes[pos - prefix_len]);
+            // Each row's softmax, entropy and top-k over the whole vocabulary, on all threads.
+            let work: Vec<(usize, &[f32], LlamaToken)> = rows
+                .iter()
+                .map(|&(row, j)| {
+                    let pos = j + 1 + w.eval_start - offset;
+                    (pos, self.ctx.get_logits_ith(row), win[j + 1])
+                })
+                .collect();
+            let pieces = &self.pieces;
+            let per = work.len().div_ceil(self.threads.max(1)).max(1);
+            let done: Vec<(usize, Token)> = std::thread::scope(|scope| {
+                let handles: Vec<_> = work
+                    .chunks(per)
+                    .map(|part| {
+                        scope.spawn(move || {
+                            part.iter()
+                                .map(|&(pos, logits, next)| {
+                                    let bytes = &text_bytes[pos - prefix_len];
+                                    (pos, token_at(pieces, logits, next, bytes))
+                                })
+                                .collect::<Vec<_>>()
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .flat_map(|h| h.join().expect("a scoring thread"))
+                    .collect()
+            });
+            for (pos, t) in done {
                 out[pos - prefix_len] = Some(t);
             }
             stats.evaluated_tokens += end - i;
@@ -445,28 +489,29 @@ impl LocalModel {
         }
         Ok(())
     }
+}
 
-    /// The values of token `next` from the logits of the position before it.
-    fn token_at(&self, logits: &[f32], next: LlamaToken, bytes: &[u8]) -> Token {
-        let d = Distribution::of(logits);
-        let id = next.0 as usize;
-        let top = d
-            .top(logits, TOP_K)
-            .into_iter()
-            .map(|(i, lp)| Alternative {
-                bytes: self.pieces.get(i).cloned().unwrap_or_default(),
-                logprob: lp,
-                id: Some(i as u32),
-            })
-            .collect();
-        Token {
-            bytes: bytes.to_vec(),
-            logprob: logits.get(id).map(|&l| d.logprob(l)),
-            id: Some(id as u32),
-            top,
-            entropy_bits: Some(d.entropy_bits),
-            ..Token::default()
-        }
+/// The values of token `next` from the logits of the position before it (`pieces`: each token
+/// id's bytes, for the alternatives).
+fn token_at(pieces: &[Vec<u8>], logits: &[f32], next: LlamaToken, bytes: &[u8]) -> Token {
+    let d = Distribution::of(logits);
+    let id = next.0 as usize;
+    let top = d
+        .top(logits, TOP_K)
+        .into_iter()
+        .map(|(i, lp)| Alternative {
+            bytes: pieces.get(i).cloned().unwrap_or_default(),
+            logprob: lp,
+            id: Some(i as u32),
+        })
+        .collect();
+    Token {
+        bytes: bytes.to_vec(),
+        logprob: logits.get(id).map(|&l| d.logprob(l)),
+        id: Some(id as u32),
+        top,
+        entropy_bits: Some(d.entropy_bits),
+        ..Token::default()
     }
 }
 
