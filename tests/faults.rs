@@ -261,11 +261,7 @@ async fn a_hanging_server_never_blocks_the_editor() {
             )
             .await;
         assert_eq!(h["result"], Value::Null);
-        assert!(
-            t.elapsed() < Duration::from_millis(500),
-            "{:?}",
-            t.elapsed()
-        );
+        assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
     // Typing meanwhile is applied at once.

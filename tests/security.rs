@@ -446,3 +446,20 @@ fn the_key_never_reaches_the_editor_or_stderr() {
         .iter()
         .all(|r| r.header("authorization") == Some(format!("Bearer {KEY}").as_str())));
 }
+
+#[test]
+fn a_key_in_a_panic_message_or_debug_output_is_masked() {
+    std::env::set_var("HEDGE_SECURITY_DEBUG_KEY", KEY);
+    let key = hedge::source::transport::ApiKey::from_env("HEDGE_SECURITY_DEBUG_KEY").unwrap();
+    assert_eq!(format!("{key:?}"), "ApiKey(HEDGE_SECURITY_DEBUG_KEY: ***)");
+    // Whatever panics with the key in its state prints only its Debug form.
+    let caught = std::panic::catch_unwind(|| panic!("scoring failed with {key:?}")).unwrap_err();
+    let msg = caught.downcast_ref::<String>().unwrap();
+    assert_eq!(
+        msg,
+        "scoring failed with ApiKey(HEDGE_SECURITY_DEBUG_KEY: ***)"
+    );
+    // A key given where a variable's name belongs is not echoed back.
+    let e = hedge::source::transport::ApiKey::from_env(KEY).unwrap_err();
+    assert_eq!(e.message, "the API key option takes the name of an environment variable (letters, digits, _) that holds the key, not the key itself");
+}
