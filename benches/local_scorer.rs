@@ -12,7 +12,8 @@
 //! evaluated again, time). With `HEDGE_BENCH_SERVER_PY` (a Python that has the `xllamacpp`
 //! wheel), llama-server is started on 127.0.0.1 with the same model and thread count and given
 //! the same text as a prompt with `cache_prompt: false`; its `timings.prompt_per_second` (median
-//! of as many runs) is printed beside hedge's rate, as a ratio. Threads: all cores, or
+//! of as many runs, each run right after one of hedge's, so that both see the same load) is
+//! printed beside hedge's rate, as a ratio. Threads: all cores, or
 //! `HEDGE_BENCH_THREADS`. The load average is printed with each line: the figures mean little
 //! on a machine that is busy with something else.
 
@@ -163,12 +164,19 @@ fn main() {
         };
         let mut m = LocalModel::load_with(Path::new(&path), options).unwrap();
         let texts: Vec<String> = [200, 2000].iter().map(|&n| text_of(&mut m, n)).collect();
-        let mut ours = Vec::new();
+        // Both in memory at once, and their runs interleaved, so that a change in the machine's
+        // load falls on both alike.
+        let server = server_py
+            .as_ref()
+            .map(|py| LlamaServer::start(py, &path, threads));
         for text in &texts {
             let load_before = loadavg();
-            let mut rates = Vec::new();
+            if let Some(s) = &server {
+                s.prompt_rate(text); // warm-up
+            }
+            let (mut rates, mut theirs) = (Vec::new(), Vec::new());
             let mut stats = m.last_stats();
-            let mut n_tokens = 0;
+            let (mut n_tokens, mut prompt_n) = (0, 0);
             for _ in 0..runs {
                 m.reset();
                 let started = Instant::now();
@@ -177,9 +185,13 @@ fn main() {
                 stats = m.last_stats();
                 n_tokens = trace.tokens.len();
                 rates.push(stats.evaluated_tokens as f64 / secs);
+                if let Some(s) = &server {
+                    let (r, pn) = s.prompt_rate(text);
+                    theirs.push(r);
+                    prompt_n = pn;
+                }
             }
             let rate = median(rates.clone());
-            ours.push(rate);
             // One word in the middle replaced.
             let mid = text.len() / 2;
             let at = mid + text[mid..].find(' ').unwrap() + 1;
@@ -189,10 +201,16 @@ fn main() {
             m.score(&edited, None).unwrap();
             let edit = started.elapsed().as_secs_f64();
             let s2 = m.last_stats();
+            let list = |v: &[f64]| {
+                v.iter()
+                    .map(|r| format!("{r:.0}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
             println!(
                 "{}: {n_tokens} tokens, {threads} threads: hedge {rate:.0} tokens/s (median of {runs}: {}; {} evaluated, {} window(s) of {}); one-word edit at byte {at}: {} tokens evaluated again, {} reused, {edit:.3} s; load average {load_before} → {}",
                 m.name(),
-                rates.iter().map(|r| format!("{r:.0}")).collect::<Vec<_>>().join(", "),
+                list(&rates),
                 stats.evaluated_tokens,
                 stats.windows,
                 m.n_ctx(),
@@ -200,29 +218,15 @@ fn main() {
                 s2.reused_tokens,
                 loadavg()
             );
-        }
-        let Some(py) = &server_py else { continue };
-        let name = m.name().to_string();
-        // One model in memory at a time.
-        drop(m);
-        let server = LlamaServer::start(py, &path, threads);
-        for (text, rate) in texts.iter().zip(&ours) {
-            let load_before = loadavg();
-            server.prompt_rate(text); // warm-up
-            let mut rates = Vec::new();
-            let mut n = 0;
-            for _ in 0..runs {
-                let (r, pn) = server.prompt_rate(text);
-                rates.push(r);
-                n = pn;
+            if !theirs.is_empty() {
+                let t = median(theirs.clone());
+                println!(
+                    "{}: {prompt_n} prompt tokens, {threads} threads: llama-server prompt processing {t:.0} tokens/s (median of {runs}: {}); hedge / llama-server = {:.2}",
+                    m.name(),
+                    list(&theirs),
+                    rate / t,
+                );
             }
-            let theirs = median(rates.clone());
-            println!(
-                "{name}: {n} prompt tokens, {threads} threads: llama-server prompt processing {theirs:.0} tokens/s (median of {runs}: {}); hedge / llama-server = {:.2}; load average {load_before} → {}",
-                rates.iter().map(|r| format!("{r:.0}")).collect::<Vec<_>>().join(", "),
-                rate / theirs,
-                loadavg()
-            );
         }
     }
 }
