@@ -39,6 +39,26 @@ pub enum AnalysisError {
 
 /// Analyse `doc` with `trace`. Fails only when the trace does not belong to the document.
 pub fn analyze(doc: &str, trace: &Trace, cfg: &Config) -> Result<Analysis, AnalysisError> {
+    // Finding the spans of a large document takes as long as aligning and measuring it, and
+    // needs only the text: do it alongside.
+    if doc.len() >= PARALLEL_SPANS_BYTES {
+        return std::thread::scope(|s| {
+            let spans = s.spawn(|| crate::spans::segment(doc, 0..doc.len()));
+            analyze_with(doc, trace, cfg, || spans.join().ok())
+        });
+    }
+    analyze_with(doc, trace, cfg, || None)
+}
+
+/// Documents at least this large find their spans on a second thread.
+const PARALLEL_SPANS_BYTES: usize = 64 * 1024;
+
+fn analyze_with(
+    doc: &str,
+    trace: &Trace,
+    cfg: &Config,
+    whole_spans: impl FnOnce() -> Option<Vec<crate::spans::Span>>,
+) -> Result<Analysis, AnalysisError> {
     // Exact bytes first; tokens with lossy bytes are then placed by their text where the
     // characters between their exact neighbours fit.
     let placed = align_tokens(&trace.tokens, doc);
@@ -79,7 +99,8 @@ pub fn analyze(doc: &str, trace: &Trace, cfg: &Config) -> Result<Analysis, Analy
             reason: format!("every one of its {} tokens has logprob 0 (p = 100%), which no model produces; the provider probably does not support logprobs", summary.tokens),
         });
     }
-    let findings = findings::find(doc, trace, &alignment.ranges, &measures, cfg);
+    let findings =
+        findings::find_with(doc, trace, &alignment.ranges, &measures, cfg, whole_spans());
     Ok(Analysis {
         lossy_tokens: placed.unrecovered_lossy,
         merged_tokens: trace.tokens.iter().filter(|t| t.merged).count(),
@@ -89,4 +110,36 @@ pub fn analyze(doc: &str, trace: &Trace, cfg: &Config) -> Result<Analysis, Analy
         findings,
         vocab_size,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::{Token, TraceFormat};
+
+    #[test]
+    fn spans_found_alongside_give_the_same_findings() {
+        let sentence = "In 1867 Marie Curie met Smith et al. (2019) in Paris, and 42% agreed. ";
+        let doc = sentence.repeat(1200);
+        assert!(doc.len() >= PARALLEL_SPANS_BYTES);
+        let tokens = doc
+            .split_inclusive(' ')
+            .enumerate()
+            .map(|(i, w)| Token {
+                bytes: w.as_bytes().to_vec(),
+                logprob: Some(-((i % 13) as f64) * 0.7),
+                ..Token::default()
+            })
+            .collect();
+        let trace = Trace::new(TraceFormat::Native, tokens);
+        let cfg = Config::default();
+        let alongside = analyze(&doc, &trace, &cfg).unwrap();
+        let after = analyze_with(&doc, &trace, &cfg, || None).unwrap();
+        assert!(
+            alongside.findings.len() > 1000,
+            "{}",
+            alongside.findings.len()
+        );
+        assert_eq!(alongside.findings, after.findings);
+    }
 }

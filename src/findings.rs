@@ -392,6 +392,19 @@ pub fn find(
     measures: &[TokenMeasures],
     cfg: &Config,
 ) -> Vec<Finding> {
+    find_with(doc, trace, ranges, measures, cfg, None)
+}
+
+/// [`find`], given the spans of the whole document when they are already known
+/// (`spans::segment(doc, 0..doc.len())`); they are used when the tokens cover the whole text.
+pub fn find_with(
+    doc: &str,
+    trace: &Trace,
+    ranges: &[Option<Range<usize>>],
+    measures: &[TokenMeasures],
+    cfg: &Config,
+    whole: Option<Vec<Span>>,
+) -> Vec<Finding> {
     let placed = PlacedTokens::new(ranges);
     let Some(extent) = placed.extent() else {
         return Vec::new();
@@ -403,7 +416,10 @@ pub fn find(
         m: measures,
         cfg,
     };
-    let spans = spans::segment(doc, extent);
+    let spans = match whole {
+        Some(spans) if extent == (0..doc.len()) => spans,
+        _ => spans::segment(doc, extent),
+    };
     let mut out: Vec<Finding> = Vec::new();
     let mut taken: std::collections::BTreeMap<usize, usize> = std::collections::BTreeMap::new();
     // Claims first, then words outside flagged claims, then sentences.
