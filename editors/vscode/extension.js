@@ -28,6 +28,7 @@ const SERVER_KEYS = [
   'severity',
   'sidecarSuffixes',
   'maxDocumentBytes',
+  'maxDiagnostics',
   'noteMissingTrace',
 ];
 const FINDING_CODES = new Set([

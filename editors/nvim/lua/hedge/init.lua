@@ -48,7 +48,7 @@ local defaults = {
   filetypes = { "markdown", "text", "json", "jsonl" },
   -- The `hedge` settings section, camelCase as in the README: heatmap, minCoverage,
   -- vocabSize, thresholds = {...}, disable = {...}, severity = {...}, sidecarSuffixes,
-  -- maxDocumentBytes, noteMissingTrace.
+  -- maxDocumentBytes, maxDiagnostics, noteMissingTrace.
   settings = {},
   -- The chat endpoint :HedgeDraft asks, sent to the server at start only (it takes an endpoint
   -- from nowhere else): { endpoint = "http://127.0.0.1:8080/v1", model = nil, apiKeyEnv = nil,
