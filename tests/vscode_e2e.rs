@@ -133,6 +133,7 @@ fn vscode_extension_settings_are_the_servers() {
         "heatmap",
         "sidecarSuffixes",
         "maxDocumentBytes",
+        "maxDiagnostics",
         "noteMissingTrace",
     ] {
         assert!(
