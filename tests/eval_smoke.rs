@@ -80,7 +80,7 @@ fn eval_and_calibrate_on_three_records() {
     assert_eq!(lines.len(), 5, "{out}");
     assert_eq!(
         lines[0],
-        "SmolLM2-135M-Instruct.Q4_1.gguf (chatml context), measure min-p (word spread) at p < 0.200; AUCs over characters against the hard labels"
+        "SmolLM2-135M-Instruct.Q4_1.gguf (chatml context), measure claim-min-p (content spread) at p < 0.150; AUCs over characters against the hard labels"
     );
     // The baselines are exact: EN mark-all IoU = (0 + 7/33) / 2; DE has no hard label, so
     // marking everything scores 0 and marking nothing 1; Cor is 1 only where the reference

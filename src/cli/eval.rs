@@ -19,11 +19,12 @@ use super::{fail, local};
 
 /// The measure `hedge eval` predicts with unless told otherwise (chosen on the validation
 /// split; see docs/evaluation.md).
-pub const DEFAULT_MEASURE: &str = "min-p";
-/// Its hard-span threshold: a word is marked when its weakest token has p below 1 − this.
-pub const DEFAULT_THRESHOLD: f64 = 0.8;
+pub const DEFAULT_MEASURE: &str = "claim-min-p";
+/// Its hard-span threshold: a word is marked when the weakest token of its claim (or of the word
+/// itself) has p below 1 − this.
+pub const DEFAULT_THRESHOLD: f64 = 0.85;
 /// How word scores spread by default.
-pub const DEFAULT_SPREAD: &str = "word";
+pub const DEFAULT_SPREAD: &str = "content";
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PromptFormat {
