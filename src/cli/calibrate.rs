@@ -95,6 +95,7 @@ pub fn run(a: CalibrateArgs) -> ExitCode {
     } else {
         a.matches.iter().map(|m| m.to_lowercase()).collect()
     };
+    let matches_arg: String = matches.iter().map(|m| format!(" --match {m}")).collect();
     let files: Vec<String> = a
         .scoring
         .files
@@ -117,9 +118,11 @@ pub fn run(a: CalibrateArgs) -> ExitCode {
         ece_cross,
         ece_uncalibrated,
         command: format!(
-            "hedge calibrate {} --model {model} --prompt-format {} --out …",
+            "hedge calibrate {} --model {model} --prompt-format {}{} --data \"{}\" --out …",
             files.join(" "),
-            a.scoring.prompt_format_name()
+            a.scoring.prompt_format_name(),
+            matches_arg,
+            a.data
         ),
     };
     let text = match serde_json::to_string_pretty(&c) {
