@@ -245,10 +245,131 @@ const E_BYTES: u32 = 2;
 const E_LOGPROB: u32 = 3;
 const E_TOP: u32 = 4;
 
+/// Arrays of entries larger than this are read by two threads, one from each half (smaller
+/// in tests, so they can try it on small inputs).
+const SPLIT_BYTES: usize = if cfg!(test) { 64 << 10 } else { 4 << 20 };
+
+/// The entries array. A large one is read in two halves at once: a second thread starts at
+/// what looks like an entry's start near the middle of the rest of the input, and its result
+/// is used only if this thread, reading entry by entry, arrives exactly there (so it was an
+/// entry's start, and both read the same bytes the same way); otherwise it is dropped.
 fn entries(s: &mut Scan<'_>, depth: usize) -> R<Entries> {
+    if depth >= MAX_DEPTH {
+        return Err(Bail);
+    }
     let mut out = Entries::default();
-    s.array(depth, |s| entry(s, depth + 1, &mut out))?;
-    Ok(out)
+    s.eat(b'[')?;
+    if s.peek()? == b']' {
+        s.i += 1;
+        return Ok(out);
+    }
+    let split = split_point(s.d, s.i, depth);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let mut second = split.map(|at| {
+            let (d, stop) = (s.d, &stop);
+            scope.spawn(move || {
+                let mut t = Scan { d, i: at };
+                let mut o = Entries::default();
+                entries_from(&mut t, depth, &mut o, stop).map(|()| (o, t.i))
+            })
+        });
+        loop {
+            s.ws();
+            if let Some(at) = split.filter(|_| second.is_some()) {
+                if s.i == at {
+                    if let Ok(Ok((rest, end))) = second.take().expect("second half").join() {
+                        out.append(rest);
+                        s.i = end;
+                        return Ok(out);
+                    }
+                } else if s.i > at {
+                    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                    second = None;
+                }
+            }
+            let read = entry(s, depth + 1, &mut out);
+            if read.is_err() {
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+            read?;
+            match s.peek()? {
+                b',' => s.i += 1,
+                b']' => {
+                    s.i += 1;
+                    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                    return Ok(out);
+                }
+                _ => {
+                    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                    return Err(Bail);
+                }
+            }
+        }
+    })
+}
+
+/// Entries from an entry's start to the end of their array (just past the `]`).
+fn entries_from(
+    s: &mut Scan<'_>,
+    depth: usize,
+    out: &mut Entries,
+    stop: &std::sync::atomic::AtomicBool,
+) -> R<()> {
+    loop {
+        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(Bail);
+        }
+        entry(s, depth + 1, out)?;
+        match s.peek()? {
+            b',' => s.i += 1,
+            b']' => {
+                s.i += 1;
+                return Ok(());
+            }
+            _ => return Err(Bail),
+        }
+    }
+}
+
+/// `n` entries and their commas read from `at`.
+fn entries_follow(d: &[u8], at: usize, depth: usize, n: usize) -> bool {
+    let mut s = Scan { d, i: at };
+    let mut scratch = Entries::default();
+    (0..n).all(|_| {
+        entry(&mut s, depth + 1, &mut scratch).is_ok() && s.peek().is_ok_and(|c| c == b',') && {
+            s.i += 1;
+            true
+        }
+    })
+}
+
+/// Where a second reader could start: the first `{` after the middle of `d[from..]` that is
+/// preceded by `}` `,` and followed by `"` (whitespace allowed between), within 64 KiB, and
+/// from which 32 entries in a row read (so not a short list of alternatives). It is only a
+/// guess; the first reader checks it.
+fn split_point(d: &[u8], from: usize, depth: usize) -> Option<usize> {
+    if d.len().saturating_sub(from) < SPLIT_BYTES {
+        return None;
+    }
+    let mid = from + (d.len() - from) / 2;
+    let end = (mid + (64 << 10)).min(d.len());
+    let ws = |b: &u8| matches!(b, b' ' | b'\n' | b'\r' | b'\t');
+    let mut at = mid;
+    while let Some(k) = memchr::memchr(b'{', &d[at..end]) {
+        let i = at + k;
+        let mut before = d[..i].iter().rev().skip_while(|b| ws(b));
+        let after = d[i + 1..].iter().find(|b| !ws(b));
+        if before.next() == Some(&b',')
+            && before.find(|b| !ws(b)) == Some(&b'}')
+            && after == Some(&b'"')
+            && entries_follow(d, i, depth, 32)
+        {
+            return Some(i);
+        }
+        at = i + 1;
+    }
+    None
 }
 
 fn entry(s: &mut Scan<'_>, depth: usize, out: &mut Entries) -> R<()> {
@@ -388,6 +509,15 @@ impl Top {
 }
 
 impl Entries {
+    /// Append the entries read after these; an id's piece keeps its first length.
+    fn append(&mut self, rest: Entries) {
+        self.tokens.extend(rest.tokens);
+        self.ids.extend(rest.ids);
+        for (id, len) in rest.pieces {
+            self.pieces.entry(id).or_insert(len);
+        }
+    }
+
     /// The steps of `llamacpp::tokens_from_batches` that need every entry: a last entry with
     /// no text is dropped, and entries longer than their id's piece are marked merged.
     fn into_tokens(self, merged: &[bool]) -> Vec<Token> {

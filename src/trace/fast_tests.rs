@@ -148,3 +148,61 @@ fn duplicate_keys_deep_nesting_and_streams_go_to_the_general_path() {
     assert!(read(chat(entry).as_bytes(), Some(TraceFormat::OpenaiChatStream)).is_none());
     assert!(read(chat(entry).as_bytes(), Some(TraceFormat::OpenaiChat)).is_some());
 }
+
+/// A chat completion with `n` entries of three alternatives each, some of whose texts look like
+/// JSON structure (`},{"`), compact or spread over lines.
+fn big_chat(n: usize, pretty: bool) -> String {
+    let texts = [
+        "Hello",
+        " world",
+        "},{\"",
+        "{\"token\":",
+        "\\\"},{",
+        " 1867",
+        "\n",
+        "é",
+    ];
+    let entry = |i: usize| {
+        let t = texts[i % texts.len()];
+        let piece = |t: &str| {
+            let bytes: Vec<String> = t.bytes().map(|b| b.to_string()).collect();
+            (serde_json::to_string(t).unwrap(), bytes.join(","))
+        };
+        let (tok, bytes) = piece(t);
+        let alts: Vec<String> = (0..3)
+            .map(|k| {
+                let (a, ab) = piece(texts[(i + k + 1) % texts.len()]);
+                format!(r#"{{"token":{a},"logprob":-{}.25,"bytes":[{ab}]}}"#, k + 1)
+            })
+            .collect();
+        format!(
+            r#"{{"id":{},"token":{tok},"logprob":-0.{},"bytes":[{bytes}],"top_logprobs":[{}]}}"#,
+            i % 500,
+            i % 97 + 1,
+            alts.join(",")
+        )
+    };
+    let sep = if pretty { ",\n      " } else { "," };
+    let content: Vec<String> = (0..n).map(entry).collect();
+    format!(
+        r#"{{"model":"m","choices":[{{"index":0,"message":{{"role":"assistant","content":"x"}},"logprobs":{{"content":[{}]}}}}],"usage":{{"completion_tokens":{n}}}}}"#,
+        content.join(sep)
+    )
+}
+
+#[test]
+fn a_large_array_read_in_two_halves_equals_the_readers() {
+    for pretty in [false, true] {
+        let json = big_chat(600, pretty);
+        assert!(json.len() > super::SPLIT_BYTES, "{}", json.len());
+        let d = json.as_bytes();
+        let start = json.find("\"content\":[").unwrap() + "\"content\":[".len();
+        let at = super::split_point(d, start, 4).expect("a split point");
+        assert!(json[at..].starts_with("{\"id\":"), "{}", &json[at..at + 40]);
+        assert!(agrees(d, &format!("pretty {pretty}")));
+        // A cut anywhere near the split still steps aside.
+        for cut in [at - 1, at, at + 1, at + 7, d.len() / 2, d.len() - 3] {
+            assert!(read(&d[..cut], None).is_none(), "cut at {cut}");
+        }
+    }
+}
