@@ -359,7 +359,7 @@ function M.draft(prompt, bufnr)
   notify("waiting for the model…", vim.log.levels.INFO)
   client_call(client, "request", "workspace/executeCommand", params, function(err, result)
     if err then
-      notify(err.message or vim.inspect(err), vim.log.levels.ERROR)
+      notify((err.message or vim.inspect(err)):gsub("^hedge: ", ""), vim.log.levels.ERROR)
     elseif result then
       notify(("inserted %d tokens; logprobs in %s"):format(result.tokens, result.sidecar), vim.log.levels.INFO)
     end
