@@ -155,6 +155,6 @@ echo "|---|---|---|---|---|---|---|---|---|---|"
 printf '%s\n' "${ROWS[@]}"
 echo
 echo "Targets: speed ratio ≥ 50×, hedge RSS/sidecar ≤ 3. (CPU time = user + system, median; less"
-echo "sensitive than wall time to other load on the machine. Both programs are single-threaded.)"
+echo "sensitive than wall time to other load on the machine. hedge reads a large trace and finds spans on two threads, so its CPU time can exceed its wall time; numpy runs on one.)"
 echo "Cross-check of hedge's summary against the baseline:"
 printf '  %s\n' "${CHECKS[@]}"
