@@ -212,3 +212,25 @@ async fn a_ten_megabyte_line_is_refused_or_read_not_a_hang() {
         assert_eq!(r["result"], Value::Null);
     }
 }
+
+#[tokio::test]
+async fn a_declared_length_alone_allocates_nothing() {
+    let peak = || {
+        std::fs::read_to_string("/proc/self/status")
+            .unwrap_or_default()
+            .lines()
+            .find(|l| l.starts_with("VmPeak:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    let mut c = Client::start(None);
+    c.initialize(json!({}), Value::Null).await;
+    let before = peak();
+    // 250 MB promised (under the 256 MiB limit), 20 bytes sent.
+    c.send_raw(b"Content-Length: 250000000\r\n\r\n{\"jsonrpc\":\"2.0\",\"id\"")
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let grew = peak().saturating_sub(before);
+    assert!(grew < 150 * 1024, "peak virtual memory grew by {grew} KiB");
+}

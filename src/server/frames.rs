@@ -67,9 +67,11 @@ pub fn sanitized<R: AsyncRead + Unpin + Send + 'static>(input: R) -> DuplexStrea
                 }
                 continue;
             }
-            let mut body = vec![0; len];
-            if r.read_exact(&mut body).await.is_err() {
-                return;
+            // Grown as the bytes arrive: a declared length alone allocates nothing.
+            let mut body = Vec::new();
+            match (&mut r).take(len as u64).read_to_end(&mut body).await {
+                Ok(n) if n == len => {}
+                _ => return,
             }
             if !is_message(&body) {
                 eprintln!("hedge: dropped a message that is not JSON-RPC ({len} bytes)");
