@@ -372,57 +372,80 @@ fn split_point(d: &[u8], from: usize, depth: usize) -> Option<usize> {
     None
 }
 
-fn entry(s: &mut Scan<'_>, depth: usize, out: &mut Entries) -> R<()> {
-    let (mut id, mut token_empty, mut bytes, mut logprob) = (None, true, None, None);
-    let mut top = Vec::new();
-    let mut k = Keys::default();
-    s.object(depth, |s, key| {
+/// What entries and alternatives share: `id` (or `token_id`), `token`, `bytes`, `logprob`.
+#[derive(Default)]
+struct Piece {
+    id: Option<i64>,
+    /// Whether the `token` string is empty, when there is one.
+    token_empty: Option<bool>,
+    bytes: Option<Vec<u8>>,
+    logprob: Option<f64>,
+    keys: Keys,
+}
+
+impl Piece {
+    /// Read the value of `key` if it is one of the shared keys; `false` if it is not.
+    fn read(&mut self, s: &mut Scan<'_>, key: &[u8]) -> R<bool> {
         match key {
             b"id" | b"token_id" => {
-                k.first(E_ID)?;
-                id = s.opt_i64()?;
+                self.keys.first(E_ID)?;
+                self.id = s.opt_i64()?;
             }
             b"token" => {
-                k.first(E_TOKEN)?;
-                token_empty = s.opt_str_raw()?.is_none_or(<[u8]>::is_empty);
+                self.keys.first(E_TOKEN)?;
+                self.token_empty = s.opt_str_raw()?.map(<[u8]>::is_empty);
             }
             b"bytes" => {
-                k.first(E_BYTES)?;
-                bytes = s.opt_bytes()?;
+                self.keys.first(E_BYTES)?;
+                self.bytes = s.opt_bytes()?;
             }
             b"logprob" => {
-                k.first(E_LOGPROB)?;
-                logprob = s.opt_f64()?;
+                self.keys.first(E_LOGPROB)?;
+                self.logprob = s.opt_f64()?;
             }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}
+
+fn entry(s: &mut Scan<'_>, depth: usize, out: &mut Entries) -> R<()> {
+    let mut p = Piece::default();
+    let mut top = Vec::new();
+    s.object(depth, |s, key| {
+        if p.read(s, key)? {
+            return Ok(());
+        }
+        match key {
             b"top_logprobs" => {
-                k.first(E_TOP)?;
+                p.keys.first(E_TOP)?;
                 if !s.null_or()? {
                     s.array(depth + 1, |s| alternative(s, depth + 2, &mut top, out))?;
                 }
+                Ok(())
             }
             // Other entry shapes (linear probabilities, the old llama.cpp shape, echo offsets).
-            b"prob" | b"top_probs" | b"content" | b"probs" | b"text_offset" => return Err(Bail),
-            _ => s.skip(depth + 1)?,
+            b"prob" | b"top_probs" | b"content" | b"probs" | b"text_offset" => Err(Bail),
+            _ => s.skip(depth + 1),
         }
-        Ok(())
     })?;
-    let bytes = bytes.ok_or(Bail)?;
+    let bytes = p.bytes.ok_or(Bail)?;
     // The chat reader takes an unscored first entry as the start of an echoed prompt.
-    if logprob.is_none() && out.tokens.is_empty() {
+    if p.logprob.is_none() && out.tokens.is_empty() {
         return Err(Bail);
     }
-    let lossy = has_replacement(&bytes) || (bytes.is_empty() && token_empty);
-    let (logprob, sentinel) = classify_logprob(logprob);
+    let lossy = has_replacement(&bytes) || (bytes.is_empty() && p.token_empty.unwrap_or(true));
+    let (logprob, sentinel) = classify_logprob(p.logprob);
     out.tokens.push(Token {
         bytes,
         logprob,
-        id: id.and_then(|i| u32::try_from(i).ok()),
+        id: p.id.and_then(|i| u32::try_from(i).ok()),
         top,
         sentinel,
         lossy,
         ..Token::default()
     });
-    out.ids.push(id);
+    out.ids.push(p.id);
     Ok(())
 }
 
@@ -432,43 +455,32 @@ fn alternative(
     top: &mut Vec<Alternative>,
     out: &mut Entries,
 ) -> R<()> {
-    let (mut id, mut has_token, mut bytes, mut logprob) = (None, false, None, None);
-    let mut k = Keys::default();
+    let mut p = Piece::default();
     s.object(depth, |s, key| {
-        match key {
-            b"id" | b"token_id" => {
-                k.first(E_ID)?;
-                id = s.opt_i64()?;
-            }
-            b"token" => {
-                k.first(E_TOKEN)?;
-                has_token = s.opt_str_raw()?.is_some();
-            }
-            b"bytes" => {
-                k.first(E_BYTES)?;
-                bytes = s.opt_bytes()?;
-            }
-            b"logprob" => {
-                k.first(E_LOGPROB)?;
-                logprob = s.opt_f64()?;
-            }
-            b"prob" => return Err(Bail),
-            _ => s.skip(depth + 1)?,
+        if p.read(s, key)? {
+            return Ok(());
         }
-        Ok(())
+        match key {
+            b"prob" => Err(Bail),
+            _ => s.skip(depth + 1),
+        }
     })?;
-    let Some(bytes) = bytes else {
+    let Some(bytes) = p.bytes else {
         // Only the token's surface text: decoding it needs the whole trace's piece style.
-        return if has_token { Err(Bail) } else { Ok(()) };
+        return if p.token_empty.is_some() {
+            Err(Bail)
+        } else {
+            Ok(())
+        };
     };
-    if let Some(id) = id {
+    if let Some(id) = p.id {
         out.pieces.entry(id).or_insert(bytes.len());
     }
-    if let (Some(lp), _) = classify_logprob(logprob) {
+    if let (Some(lp), _) = classify_logprob(p.logprob) {
         top.push(Alternative {
             bytes,
             logprob: lp,
-            id: id.and_then(|i| u32::try_from(i).ok()),
+            id: p.id.and_then(|i| u32::try_from(i).ok()),
         });
     }
     Ok(())
