@@ -7,13 +7,12 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use tower_lsp_server::jsonrpc::{Error, ErrorCode, Result};
-use tower_lsp_server::ls_types::{Position, ProgressToken, Range, TextEdit, Uri, WorkspaceEdit};
+use tower_lsp_server::ls_types::{Position, Range, TextEdit, Uri, WorkspaceEdit};
 use tower_lsp_server::Client;
 
 use crate::source::draft::{draft, write_sidecar, DraftRequest};
@@ -159,7 +158,9 @@ pub async fn draft_at(client: &Client, state: &Arc<State>, args: &[Value]) -> Re
     };
     let req = request_of(&cfg, prompt);
 
-    let progress = begin_progress(client, state).await;
+    let progress =
+        super::schedule::begin_progress(client, state, "draft", "waiting for the model".into())
+            .await;
     let got = draft(&req, key, &http).await;
     if let Some(p) = progress {
         p.finish().await;
@@ -214,30 +215,6 @@ pub async fn draft_at(client: &Client, state: &Arc<State>, args: &[Value]) -> Re
         "tokens": d.trace.tokens.len(),
         "finishReason": d.finish_reason,
     }))
-}
-
-async fn begin_progress(
-    client: &Client,
-    state: &State,
-) -> Option<
-    tower_lsp_server::OngoingProgress<
-        tower_lsp_server::Unbounded,
-        tower_lsp_server::NotCancellable,
-    >,
-> {
-    if !state.caps().work_done_progress || !state.is_initialized() {
-        return None;
-    }
-    let n = state.progress_ids.fetch_add(1, Ordering::SeqCst);
-    let token = ProgressToken::String(format!("hedge/draft/{n}"));
-    client.create_work_done_progress(token.clone()).await.ok()?;
-    Some(
-        client
-            .progress(token, "hedge")
-            .with_message("waiting for the model")
-            .begin()
-            .await,
-    )
 }
 
 #[cfg(test)]

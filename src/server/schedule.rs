@@ -238,7 +238,9 @@ pub fn schedule(client: Client, state: Arc<State>, uri: Uri, delay: Option<Durat
         let outcome = tokio::select! {
             r = &mut job => r,
             _ = tokio::time::sleep(PROGRESS_AFTER) => {
-                let progress = begin_progress(&client, &state, &uri).await;
+                let name = uri.as_str().rsplit('/').next().unwrap_or("").to_string();
+                let progress =
+                    begin_progress(&client, &state, "analyse", format!("analysing {name}")).await;
                 let r = job.await;
                 if let Some(p) = progress {
                     p.finish().await;
@@ -262,10 +264,13 @@ pub fn schedule(client: Client, state: Arc<State>, uri: Uri, delay: Option<Durat
     });
 }
 
-async fn begin_progress(
+/// Start a progress report titled "hedge" with `message`, when the client supports it; its
+/// token is `hedge/{what}/{n}`. Shared by analysis and drafting.
+pub(super) async fn begin_progress(
     client: &Client,
     state: &State,
-    uri: &Uri,
+    what: &str,
+    message: String,
 ) -> Option<
     tower_lsp_server::OngoingProgress<
         tower_lsp_server::Unbounded,
@@ -276,13 +281,12 @@ async fn begin_progress(
         return None;
     }
     let n = state.progress_ids.fetch_add(1, Ordering::SeqCst);
-    let token = ProgressToken::String(format!("hedge/analyse/{n}"));
+    let token = ProgressToken::String(format!("hedge/{what}/{n}"));
     client.create_work_done_progress(token.clone()).await.ok()?;
-    let name = uri.as_str().rsplit('/').next().unwrap_or("").to_string();
     Some(
         client
             .progress(token, "hedge")
-            .with_message(format!("analysing {name}"))
+            .with_message(message)
             .begin()
             .await,
     )
