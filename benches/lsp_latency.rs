@@ -3,7 +3,8 @@
 //! Input: `bench/out/doc.md` and its sidecar, made by `python3 bench/make_trace.py` (≈1 MB
 //! document, 250,000 tokens; `--top 20` for 20 alternatives each). Reports:
 //! first open → first diagnostics, the sidecar parse rate that implies, re-open of the unchanged
-//! sidecar → diagnostics, single-character edit → updated diagnostics (p50/p99 over 200 edits),
+//! sidecar → diagnostics, single-character edit → updated diagnostics (p50/p99 over 200 edits,
+//! each until its whole publication has arrived and been checked to be JSON of that version),
 //! and the process's peak memory, and the CPU time the edits cost (steadier than wall time on
 //! a busy machine). Then, over stdio as an editor runs them: `hedge lsp` and, when it is
 //! installed (`cargo install harper-ls`, or `HEDGE_BENCH_HARPER=/path/to/harper-ls`), harper-ls,
@@ -189,7 +190,7 @@ async fn main() {
                    "contentChanges": [{"range": {"start": {"line": 0, "character": col}, "end": {"line": 0, "character": col}}, "text": "x"}]}),
         )
         .await;
-        c.diagnostics_for_version(&uri, v).await;
+        c.await_publication(&uri, v).await;
         lat.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     let edit_cpu_ms = (cpu_s() - cpu_before) * 1000.0 / 200.0;

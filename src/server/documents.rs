@@ -46,7 +46,7 @@ pub struct Live {
     /// …each one's index into `templates` (the analysis's findings, in order).
     pub finding_ids: Vec<usize>,
     /// The diagnostic of each of the analysis's findings, but for its range.
-    pub templates: Arc<Vec<tower_lsp_server::ls_types::Diagnostic>>,
+    pub templates: Arc<Vec<super::diagnostics::Template>>,
     /// Each of the analysis's findings' place in the order kept under `maxDiagnostics`.
     pub rank: Arc<Vec<u32>>,
     /// Each standing finding's LSP range, in `lsp_encoding`, when known: an edit moves the
@@ -61,7 +61,7 @@ impl Live {
         let templates = analysis
             .findings
             .iter()
-            .map(|f| super::diagnostics::template(text, &trace, f))
+            .map(|f| super::diagnostics::Template::new(text, &trace, f))
             .collect();
         Live {
             tokens: analysis.alignment.ranges.clone(),

@@ -14,6 +14,7 @@ pub mod documents;
 pub mod frames;
 pub mod hover;
 pub mod local_scoring;
+pub mod outbox;
 pub mod position;
 pub mod schedule;
 pub mod semantic;
@@ -336,8 +337,8 @@ impl LanguageServer for Backend {
         let uri = params.text_document.uri;
         self.state.docs.remove(&uri);
         if self.state.is_initialized() {
-            let client = self.client.clone();
-            tokio::spawn(async move { client.publish_diagnostics(uri, Vec::new(), None).await });
+            let (client, state) = (self.client.clone(), self.state.clone());
+            tokio::spawn(async move { diagnostics::clear(&client, &state, uri).await });
         }
     }
 
@@ -536,11 +537,32 @@ pub async fn run_stdio(scoring: Option<settings::Scoring>) {
         service(dismissals::Dismissals::load(dismissals::default_path()));
     *state.trusted_scoring.write().expect("scoring lock") = scoring.clone();
     state.settings.write().expect("settings lock").scoring = scoring;
-    Server::new(
-        frames::sanitized(tokio::io::stdin()),
+    serve(
+        tokio::io::stdin(),
         tokio::io::stdout(),
+        service,
         socket,
+        &state,
     )
-    .serve(service)
     .await;
+}
+
+/// Serve LSP between `input` and `output`: bad frames dropped on the way in, hedge's own
+/// publications and tower-lsp-server's messages merged on the way out.
+pub async fn serve<R, W>(
+    input: R,
+    output: W,
+    service: LspService<Backend>,
+    socket: tower_lsp_server::ClientSocket,
+    state: &State,
+) where
+    R: tokio::io::AsyncRead + Unpin + Send + 'static,
+    W: tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (output, outbox) = outbox::outbox(output);
+    // A state serves one connection; a second `serve` keeps the first outbox.
+    let _ = state.outbox.set(outbox);
+    Server::new(frames::sanitized(input), output, socket)
+        .serve(service)
+        .await;
 }

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::SystemTime;
 
 use dashmap::DashMap;
@@ -49,6 +49,8 @@ pub struct State {
             Result<crate::source::http::Scorer, String>,
         )>,
     >,
+    /// Where diagnostics are published as text (set when the server is started).
+    pub outbox: OnceLock<super::outbox::Outbox>,
 }
 
 impl State {
@@ -67,6 +69,7 @@ impl State {
             trusted_scoring: RwLock::new(None),
             trusted_draft: RwLock::new(None),
             scorer: Mutex::new(None),
+            outbox: OnceLock::new(),
         }
     }
 

@@ -37,10 +37,8 @@ impl Client {
         let (client_side, server_side) = tokio::io::duplex(1 << 20);
         let (sr, sw) = tokio::io::split(server_side);
         let (service, socket, state) = hedge::server::service(Dismissals::load(dismissal_file));
-        tokio::spawn(
-            tower_lsp_server::Server::new(hedge::server::frames::sanitized(sr), sw, socket)
-                .serve(service),
-        );
+        let served = state.clone();
+        tokio::spawn(async move { hedge::server::serve(sr, sw, service, socket, &served).await });
         let (cr, cw) = tokio::io::split(client_side);
         Client {
             reader: BufReader::new(cr),
@@ -69,6 +67,11 @@ impl Client {
     }
 
     async fn recv(&mut self) -> Value {
+        let body = self.recv_body().await;
+        serde_json::from_slice(&body).unwrap()
+    }
+
+    async fn recv_body(&mut self) -> Vec<u8> {
         let mut len = 0usize;
         loop {
             let mut line = String::new();
@@ -84,13 +87,17 @@ impl Client {
         assert!(len > 0, "a message without Content-Length");
         let mut body = vec![0; len];
         self.reader.read_exact(&mut body).await.unwrap();
-        serde_json::from_slice(&body).unwrap()
+        body
     }
 
     /// Handle one incoming message: answer server requests, queue notifications; return
     /// responses.
     async fn pump(&mut self) -> Option<Value> {
         let msg = self.recv().await;
+        self.handle(msg).await
+    }
+
+    async fn handle(&mut self, msg: Value) -> Option<Value> {
         if msg.get("method").is_some() && msg.get("id").is_some() {
             let method = msg["method"].as_str().unwrap().to_string();
             self.server_requests
@@ -183,6 +190,46 @@ impl Client {
             p["uri"] == uri && p["version"] == version
         })
         .await
+    }
+
+    /// Wait for the publication of `version` of `uri` and return how many diagnostics it has,
+    /// checking it is JSON but building nothing of its diagnostics (for timing: what an
+    /// editor does with them is not the server's latency). Other messages are handled as
+    /// usual.
+    pub async fn await_publication(&mut self, uri: &str, version: i64) -> usize {
+        #[derive(serde::Deserialize)]
+        struct Peek {
+            method: Option<String>,
+            params: Option<PeekParams>,
+        }
+        #[derive(serde::Deserialize)]
+        struct PeekParams {
+            uri: String,
+            version: Option<i64>,
+            diagnostics: Vec<serde::de::IgnoredAny>,
+        }
+        let fut = async {
+            loop {
+                let body = self.recv_body().await;
+                if let Ok(Peek {
+                    method: Some(m),
+                    params: Some(p),
+                }) = serde_json::from_slice::<Peek>(&body)
+                {
+                    if m == "textDocument/publishDiagnostics"
+                        && p.uri == uri
+                        && p.version == Some(version)
+                    {
+                        return p.diagnostics.len();
+                    }
+                }
+                let msg = serde_json::from_slice(&body).unwrap();
+                let _ = self.handle(msg).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(20), fut)
+            .await
+            .expect("publication in time")
     }
 
     pub async fn initialize(&mut self, capabilities: Value, options: Value) -> Value {
