@@ -146,21 +146,16 @@ impl Document {
         let (edit_start, edit_end, lines_before) = before.expect("live before the edit");
         // Lines wholly after the edit keep their text; only their numbers move.
         let line_delta = self.rope.len_lines() as i64 - lines_before as i64;
-        let n = live.findings.len();
-        let (mut kept, mut kept_ids, mut kept_lsp) = (
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-        );
-        let findings = live.findings.drain(..).zip(live.finding_ids.drain(..));
-        for ((mut f, id), lsp) in findings.zip(live.lsp.drain(..)) {
-            let Some(r) = shift(f.range.clone(), start, end, inserted) else {
+        // In place: a keystroke moves a few numbers of each finding, and drops at most the
+        // findings it touches.
+        live.lsp.resize(live.findings.len(), None);
+        let mut kept = 0;
+        for i in 0..live.findings.len() {
+            let Some(r) = shift(live.findings[i].range.clone(), start, end, inserted) else {
                 continue;
             };
-            f.range = r;
-            kept.push(f);
-            kept_ids.push(id);
-            kept_lsp.push(lsp.and_then(|mut l| {
+            live.findings[i].range = r;
+            live.lsp[i] = live.lsp[i].and_then(|mut l| {
                 if l.end <= edit_start {
                     Some(l)
                 } else if l.start.line > edit_end.line {
@@ -170,11 +165,17 @@ impl Document {
                 } else {
                     None
                 }
-            }));
+            });
+            if kept != i {
+                live.findings.swap(kept, i);
+                live.finding_ids.swap(kept, i);
+                live.lsp.swap(kept, i);
+            }
+            kept += 1;
         }
-        live.findings = kept;
-        live.finding_ids = kept_ids;
-        live.lsp = kept_lsp;
+        live.findings.truncate(kept);
+        live.finding_ids.truncate(kept);
+        live.lsp.truncate(kept);
     }
 
     /// Fill in the LSP ranges of the standing findings that an edit (or a new analysis) left
