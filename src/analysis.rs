@@ -126,7 +126,7 @@ mod tests {
             .split_inclusive(' ')
             .enumerate()
             .map(|(i, w)| Token {
-                bytes: w.as_bytes().to_vec(),
+                bytes: w.as_bytes().into(),
                 logprob: Some(-((i % 13) as f64) * 0.7),
                 ..Token::default()
             })

@@ -5,12 +5,12 @@ use crate::trace::{Alternative, Token, TraceFormat};
 
 fn tok(text: &str, p: f64, alts: &[(&str, f64)]) -> Token {
     Token {
-        bytes: text.as_bytes().to_vec(),
+        bytes: text.as_bytes().into(),
         logprob: Some(p.ln()),
         top: alts
             .iter()
             .map(|(t, q)| Alternative {
-                bytes: t.as_bytes().to_vec(),
+                bytes: t.as_bytes().into(),
                 logprob: q.ln(),
                 id: None,
             })

@@ -7,7 +7,7 @@ fn close(a: f64, b: f64, tol: f64) {
 
 fn alt(text: &str, logprob: f64) -> Alternative {
     Alternative {
-        bytes: text.as_bytes().to_vec(),
+        bytes: text.as_bytes().into(),
         logprob,
         id: None,
     }
@@ -15,7 +15,7 @@ fn alt(text: &str, logprob: f64) -> Alternative {
 
 fn token(text: &str, logprob: f64, top: Vec<Alternative>) -> Token {
     Token {
-        bytes: text.as_bytes().to_vec(),
+        bytes: text.as_bytes().into(),
         logprob: Some(logprob),
         top,
         ..Token::default()

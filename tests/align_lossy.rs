@@ -16,7 +16,7 @@ fn fixture(name: &str) -> Trace {
 
 fn tok(bytes: &[u8], lossy: bool) -> Token {
     Token {
-        bytes: bytes.to_vec(),
+        bytes: bytes.into(),
         lossy,
         logprob: Some(-1.0),
         ..Token::default()

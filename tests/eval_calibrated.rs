@@ -7,12 +7,12 @@ use hedge::trace::{Alternative, Token, Trace, TraceFormat};
 
 fn tok(text: &str, p: f64, alt: Option<(&str, f64)>) -> Token {
     Token {
-        bytes: text.as_bytes().to_vec(),
+        bytes: text.as_bytes().into(),
         logprob: Some(p.ln()),
         top: alt
             .into_iter()
             .map(|(a, q)| Alternative {
-                bytes: a.as_bytes().to_vec(),
+                bytes: a.as_bytes().into(),
                 logprob: q.ln(),
                 id: None,
             })

@@ -91,7 +91,7 @@ async fn every_scoring_server_gives_the_documents_tokens_exactly() {
             .iter()
             .flat_map(|c| tokenize(&doc[c.range.clone()]))
             .collect();
-        let got: Vec<Vec<u8>> = t.tokens.iter().map(|t| t.bytes.clone()).collect();
+        let got: Vec<Vec<u8>> = t.tokens.iter().map(|t| t.bytes.to_vec()).collect();
         assert_eq!(got, want, "{}", kind.name());
         let first_unscored = matches!(
             kind,

@@ -17,7 +17,7 @@ fn read(name: &str) -> Trace {
 }
 
 fn bytes(t: &Trace) -> Vec<Vec<u8>> {
-    t.tokens.iter().map(|t| t.bytes.clone()).collect()
+    t.tokens.iter().map(|t| t.bytes.to_vec()).collect()
 }
 
 fn logprobs(t: &Trace) -> Vec<Option<f64>> {
@@ -30,7 +30,7 @@ fn flags(t: &Trace, f: fn(&Token) -> bool) -> Vec<bool> {
 
 fn alt(bytes: &[u8], logprob: f64, id: Option<u32>) -> Alternative {
     Alternative {
-        bytes: bytes.to_vec(),
+        bytes: bytes.into(),
         logprob,
         id,
     }
@@ -531,7 +531,7 @@ fn native_write_then_read_round_trips() {
         format: TraceFormat::Native,
         tokens: vec![
             Token {
-                bytes: vec![0xF0, 0x9F],
+                bytes: smallvec::smallvec![0xF0, 0x9F],
                 logprob: Some(-1e-300),
                 id: Some(u32::MAX),
                 top: vec![
@@ -542,14 +542,14 @@ fn native_write_then_read_round_trips() {
                 ..Token::default()
             },
             Token {
-                bytes: vec![0x92, 0x99],
+                bytes: smallvec::smallvec![0x92, 0x99],
                 sentinel: true,
                 merged: true,
                 lossy: true,
                 ..Token::default()
             },
             Token {
-                bytes: Vec::new(),
+                bytes: Default::default(),
                 logprob: Some(-0.0),
                 ..Token::default()
             },
@@ -569,13 +569,13 @@ fn native_writer_output_is_the_documented_one() {
         TraceFormat::Native,
         vec![
             Token {
-                bytes: b"Hi".to_vec(),
+                bytes: b"Hi"[..].into(),
                 logprob: Some(-0.5),
                 top: vec![alt(b"Hi", -0.5, Some(3))],
                 ..Token::default()
             },
             Token {
-                bytes: vec![0xE2, 0x80],
+                bytes: smallvec::smallvec![0xE2, 0x80],
                 sentinel: true,
                 ..Token::default()
             },

@@ -34,7 +34,7 @@ pub(crate) fn read_all(name: &str) -> Trace {
 }
 
 pub(crate) fn bytes(t: &Trace) -> Vec<Vec<u8>> {
-    t.tokens.iter().map(|t| t.bytes.clone()).collect()
+    t.tokens.iter().map(|t| t.bytes.to_vec()).collect()
 }
 
 pub(crate) fn logprobs(t: &Trace) -> Vec<Option<f64>> {
@@ -51,7 +51,7 @@ pub(crate) fn flags(t: &Trace, f: fn(&Token) -> bool) -> Vec<bool> {
 
 pub(crate) fn alt(bytes: &[u8], logprob: f64, id: Option<u32>) -> Alternative {
     Alternative {
-        bytes: bytes.to_vec(),
+        bytes: bytes.into(),
         logprob,
         id,
     }

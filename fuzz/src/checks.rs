@@ -498,10 +498,10 @@ fn live_for(text: &str, cuts: &[usize], logprobs: &[u8]) -> Option<Live> {
         let end = (at + n).min(b.len());
         let lp = -(logprobs.get(i).copied().unwrap_or(8) as f64) / 16.0;
         tokens.push(Token {
-            bytes: b[at..end].to_vec(),
+            bytes: b[at..end].into(),
             logprob: Some(lp),
             top: vec![hedge::trace::Alternative {
-                bytes: b"the".to_vec(),
+                bytes: b"the"[..].into(),
                 logprob: (-0.05f64).max(lp + 0.5).min(0.0),
                 id: None,
             }],

@@ -338,19 +338,19 @@ mod tests {
 
     fn tok(text: &str, p: f64, best: Option<(&str, f64)>) -> Token {
         let mut top = vec![Alternative {
-            bytes: text.as_bytes().to_vec(),
+            bytes: text.as_bytes().into(),
             logprob: p.ln(),
             id: None,
         }];
         if let Some((a, q)) = best {
             top.push(Alternative {
-                bytes: a.as_bytes().to_vec(),
+                bytes: a.as_bytes().into(),
                 logprob: q.ln(),
                 id: None,
             });
         }
         Token {
-            bytes: text.as_bytes().to_vec(),
+            bytes: text.as_bytes().into(),
             logprob: Some(p.ln()),
             top,
             entropy_bits: Some(1.0),

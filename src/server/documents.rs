@@ -259,7 +259,7 @@ mod tests {
         while !rest.is_empty() {
             let cut = rest[1..].find(' ').map_or(rest.len(), |i| i + 1);
             tokens.push(Token {
-                bytes: rest.as_bytes()[..cut].to_vec(),
+                bytes: rest.as_bytes()[..cut].into(),
                 logprob: Some(0.0005f64.ln()),
                 ..Token::default()
             });

@@ -303,7 +303,7 @@ mod tests {
         assert_ne!(k, ChunkCache::key("vllm", "m", "ctxc", "hunk"));
         assert_eq!(cache.get(&k), None);
         let toks = vec![Token {
-            bytes: b"Hi".to_vec(),
+            bytes: b"Hi"[..].into(),
             logprob: Some(-0.5),
             ..Token::default()
         }];

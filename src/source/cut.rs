@@ -100,7 +100,7 @@ impl Kept<'_> {
         if e > self.ctx_len {
             let from = s.max(self.ctx_len);
             let mut k = t.clone();
-            k.bytes = self.sent[from..e].to_vec();
+            k.bytes = self.sent[from..e].into();
             k.lossy = false;
             self.covered += e - from;
             self.out.push(k);
@@ -141,7 +141,7 @@ mod tests {
 
     fn tok(s: &str, lp: f64) -> Token {
         Token {
-            bytes: s.as_bytes().to_vec(),
+            bytes: s.as_bytes().into(),
             logprob: Some(lp),
             ..Token::default()
         }
@@ -215,7 +215,7 @@ mod tests {
             tok("cd", -2.0),
         ];
         let c = cut(&toks, sent, 0);
-        let bytes: Vec<Vec<u8>> = c.tokens.iter().map(|t| t.bytes.clone()).collect();
+        let bytes: Vec<Vec<u8>> = c.tokens.iter().map(|t| t.bytes.to_vec()).collect();
         assert_eq!(
             bytes,
             [&b"ab"[..], b" ", &[0xF0], &[0x9F], &[0x98], &[0x8A], b" cd"]

@@ -338,7 +338,7 @@ impl LocalModel {
             .zip(&text_ids)
             .map(|((t, bytes), id)| {
                 t.unwrap_or_else(|| Token {
-                    bytes,
+                    bytes: bytes.into(),
                     id: Some(id.0 as u32),
                     ..Token::default()
                 })
@@ -500,13 +500,13 @@ fn token_at(pieces: &[Vec<u8>], logits: &[f32], next: LlamaToken, bytes: &[u8]) 
         .top(logits, TOP_K)
         .into_iter()
         .map(|(i, lp)| Alternative {
-            bytes: pieces.get(i).cloned().unwrap_or_default(),
+            bytes: pieces.get(i).map(|p| p[..].into()).unwrap_or_default(),
             logprob: lp,
             id: Some(i as u32),
         })
         .collect();
     Token {
-        bytes: bytes.to_vec(),
+        bytes: bytes.into(),
         logprob: logits.get(id).map(|&l| d.logprob(l)),
         id: Some(id as u32),
         top,

@@ -13,7 +13,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 
 use super::llamacpp::{has_replacement, merged_by_ids, starts_with_held_back};
-use super::{classify_logprob, Alternative, Token, Trace, TraceFormat};
+use super::{classify_logprob, Alternative, Token, TokenBytes, Trace, TraceFormat};
 
 /// The input is not one the fast path takes; the general path reads it.
 struct Bail;
@@ -378,7 +378,7 @@ struct Piece {
     id: Option<i64>,
     /// Whether the `token` string is empty, when there is one.
     token_empty: Option<bool>,
-    bytes: Option<Vec<u8>>,
+    bytes: Option<TokenBytes>,
     logprob: Option<f64>,
     keys: Keys,
 }
@@ -812,12 +812,12 @@ impl<'a> Scan<'a> {
     }
 
     /// A `bytes` array: integers 0–255.
-    fn opt_bytes(&mut self) -> R<Option<Vec<u8>>> {
+    fn opt_bytes(&mut self) -> R<Option<TokenBytes>> {
         if self.null_or()? {
             return Ok(None);
         }
         self.eat(b'[')?;
-        let mut out = Vec::new();
+        let mut out = TokenBytes::new();
         if self.peek()? == b']' {
             self.i += 1;
             return Ok(Some(out));

@@ -131,7 +131,7 @@ pub fn read(data: &[u8]) -> Result<Trace, TraceError> {
         let (logprob, sentinel) = classify_logprob(l.logprob.flatten());
         tokens.push(Token {
             lossy: lossy || bytes.is_empty(),
-            bytes,
+            bytes: bytes.into(),
             logprob,
             id: l.token_id.and_then(|i| u32::try_from(i).ok()),
             top: alternatives(l.top, style),
@@ -160,7 +160,7 @@ fn alternatives(alts: Vec<Alt>, style: PieceStyle) -> Vec<Alternative> {
                 (None, None) => return None,
             };
             Some(Alternative {
-                bytes,
+                bytes: bytes.into(),
                 logprob: classify_logprob(a.logprob).0?,
                 id: a.token_id.and_then(|i| u32::try_from(i).ok()),
             })

@@ -264,14 +264,14 @@ fn convert(e: Entry, style: PieceStyle) -> Result<Token, String> {
                 (None, None) => return None,
             };
             Some(Alternative {
-                bytes,
+                bytes: bytes.into(),
                 logprob: lp?,
                 id: a.id.and_then(|i| u32::try_from(i).ok()),
             })
         })
         .collect();
     Ok(Token {
-        bytes,
+        bytes: bytes.into(),
         logprob,
         id: e.id.and_then(|i| u32::try_from(i).ok()),
         top,
@@ -295,14 +295,14 @@ fn convert_old(e: Entry) -> Token {
         .filter_map(|p| {
             let (lp, _) = classify_logprob(p.prob.map(f64::ln));
             Some(Alternative {
-                bytes: old_piece_bytes(p.tok_str.as_deref()?),
+                bytes: old_piece_bytes(p.tok_str.as_deref()?).into(),
                 logprob: lp?,
                 id: None,
             })
         })
         .collect();
     Token {
-        bytes: old_piece_bytes(&content),
+        bytes: old_piece_bytes(&content).into(),
         logprob,
         top,
         sentinel,

@@ -114,11 +114,15 @@ impl fmt::Display for TraceFormat {
     }
 }
 
+/// A token's bytes: held inline up to 16 bytes (nearly every token), so that reading a trace
+/// of a few hundred thousand tokens, each with its alternatives, does not allocate for each.
+pub type TokenBytes = smallvec::SmallVec<[u8; 16]>;
+
 /// One alternative the model listed at a position (a `top_logprobs` entry).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Alternative {
     /// Exact bytes where known, otherwise the UTF-8 of the decoded surface text.
-    pub bytes: Vec<u8>,
+    pub bytes: TokenBytes,
     /// Ln p. Sentinels are kept out of the list by the readers.
     pub logprob: f64,
     pub id: Option<u32>,
@@ -135,7 +139,7 @@ impl Alternative {
 pub struct Token {
     /// The token's bytes in the generated text. A token may end or start inside a UTF-8
     /// character; the concatenation of all tokens' bytes is the generated text.
-    pub bytes: Vec<u8>,
+    pub bytes: TokenBytes,
     /// Ln p of the chosen token; `None` when the provider gave none (a `null`, the first
     /// prompt token) or gave a sentinel instead of a value (see `sentinel`).
     pub logprob: Option<f64>,
@@ -260,7 +264,9 @@ pub fn parse_trace_with(
     // Checking a few hundred MB is a visible part of reading them: the SIMD check first, and
     // the standard library's only to say where a bad byte is.
     if simdutf8::basic::from_utf8(data).is_err() {
-        let at = std::str::from_utf8(data).err().map_or(0, |e| e.valid_up_to());
+        let at = std::str::from_utf8(data)
+            .err()
+            .map_or(0, |e| e.valid_up_to());
         return Err(TraceError::NotUtf8(at));
     }
     if data.iter().all(|b| b.is_ascii_whitespace()) {

@@ -131,13 +131,13 @@ pub fn read(data: &[u8]) -> Result<Trace, TraceError> {
             .filter_map(|a| {
                 Some(Alternative {
                     logprob: classify_logprob(a.logprob).0?,
-                    bytes: bytes_of(a.text, a.bytes)?,
+                    bytes: bytes_of(a.text, a.bytes)?.into(),
                     id: a.id,
                 })
             })
             .collect();
         tokens.push(Token {
-            bytes,
+            bytes: bytes.into(),
             logprob: if sentinel { None } else { logprob },
             id: line.id,
             top,

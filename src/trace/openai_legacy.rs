@@ -249,7 +249,7 @@ pub(crate) fn tokens_from_arrays(
         let (logprob, sentinel) = classify_logprob(lp);
         let listed = tops.next().flatten().map(|m| m.0).unwrap_or_default();
         tokens.push(Token {
-            bytes,
+            bytes: bytes.into(),
             logprob,
             id: ids
                 .get(i)
@@ -270,7 +270,7 @@ fn alternatives(listed: Vec<(String, Option<f64>)>, decode: &Decode<'_>) -> Vec<
         .filter_map(|(alt, alp)| {
             let (bytes, _, id) = decode(&alt);
             Some(Alternative {
-                bytes,
+                bytes: bytes.into(),
                 logprob: classify_logprob(alp).0?,
                 id,
             })

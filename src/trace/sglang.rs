@@ -135,7 +135,7 @@ fn convert_all(
                 .filter_map(|Triple(alp, aid, atext)| {
                     Some(Alternative {
                         logprob: classify_logprob(alp).0?,
-                        bytes: surface::token_bytes(atext.as_deref()?, style).0,
+                        bytes: surface::token_bytes(atext.as_deref()?, style).0.into(),
                         id: aid.and_then(|i| u32::try_from(i).ok()),
                     })
                 })
@@ -143,7 +143,7 @@ fn convert_all(
             top.sort_by(|a, b| b.logprob.total_cmp(&a.logprob));
             Token {
                 lossy: lossy || bytes.is_empty(),
-                bytes,
+                bytes: bytes.into(),
                 logprob,
                 id: id.and_then(|i| u32::try_from(i).ok()),
                 top,

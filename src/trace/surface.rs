@@ -160,7 +160,7 @@ pub(crate) fn text_token<'a>(
         .filter_map(|(t, lp, i)| {
             Some(super::Alternative {
                 logprob: super::classify_logprob(lp).0?,
-                bytes: token_bytes(t?, style).0,
+                bytes: token_bytes(t?, style).0.into(),
                 id: id_of(i),
             })
         })
@@ -168,7 +168,7 @@ pub(crate) fn text_token<'a>(
     top.sort_by(|a, b| b.logprob.total_cmp(&a.logprob));
     super::Token {
         lossy: lossy || bytes.is_empty(),
-        bytes,
+        bytes: bytes.into(),
         logprob,
         id: id_of(id),
         top,

@@ -183,7 +183,7 @@ fn prompt_tokens(positions: Vec<Option<PromptMap>>, ids: &[i64]) -> Vec<Token> {
             let (logprob, sentinel) = classify_logprob(lp.logprob);
             token = Token {
                 lossy: lossy || bytes.is_empty(),
-                bytes,
+                bytes: bytes.into(),
                 logprob,
                 sentinel,
                 id: key.parse().ok(),
@@ -196,7 +196,7 @@ fn prompt_tokens(positions: Vec<Option<PromptMap>>, ids: &[i64]) -> Vec<Token> {
             .filter_map(|(key, lp)| {
                 Some(Alternative {
                     logprob: classify_logprob(lp.logprob).0?,
-                    bytes: bytes_of(lp).0,
+                    bytes: bytes_of(lp).0.into(),
                     id: key.parse().ok(),
                 })
             })
