@@ -12,6 +12,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
+use super::fast_bytes::{decimal, special_bytes};
 use super::llamacpp::{has_replacement, merged_by_ids, starts_with_held_back};
 use super::{classify_logprob, Alternative, Token, TokenBytes, Trace, TraceFormat};
 
@@ -667,29 +668,36 @@ impl<'a> Scan<'a> {
     /// checked to be valid (serde's rules) when there are any.
     fn raw_string(&mut self) -> R<(&'a [u8], bool)> {
         self.eat(b'"')?;
+        let d = self.d;
         let start = self.i;
+        let mut i = start;
         let mut escaped = false;
         loop {
-            let k = memchr::memchr2(b'"', b'\\', &self.d[self.i..]).ok_or(Bail)?;
-            self.i += k;
-            if self.d[self.i] == b'"' {
-                break;
+            // Eight bytes at a time up to the first quote, backslash or control byte.
+            while let Some(word) = d.get(i..i + 8) {
+                let w = u64::from_le_bytes(word.try_into().expect("eight bytes"));
+                let m = special_bytes(w);
+                if m != 0 {
+                    i += (m.trailing_zeros() / 8) as usize;
+                    break;
+                }
+                i += 8;
             }
-            escaped = true;
-            self.i += 2;
-            if self.i >= self.d.len() {
-                return Err(Bail);
+            match *d.get(i).ok_or(Bail)? {
+                b'"' => break,
+                b'\\' => {
+                    escaped = true;
+                    i += 2;
+                }
+                c if c < 0x20 => return Err(Bail),
+                _ => i += 1,
             }
         }
-        let raw = &self.d[start..self.i];
-        self.i += 1;
-        if raw.iter().any(|&b| b < 0x20) {
+        self.i = i + 1;
+        if escaped && serde_json::from_slice::<Cow<'_, str>>(&d[start - 1..self.i]).is_err() {
             return Err(Bail);
         }
-        if escaped && serde_json::from_slice::<Cow<'_, str>>(&self.d[start - 1..self.i]).is_err() {
-            return Err(Bail);
-        }
-        Ok((raw, escaped))
+        Ok((&d[start..i], escaped))
     }
 
     fn opt_str_raw(&mut self) -> R<Option<&'a [u8]>> {
@@ -761,7 +769,9 @@ impl<'a> Scan<'a> {
             }
         }
         self.i = i;
-        let text = std::str::from_utf8(&d[start..i]).map_err(|_| Bail)?;
+        // SAFETY: every byte in start..i was matched above as one of `-+.eE0123456789`, so
+        // the slice is ASCII. (Checking it again was a twentieth of reading a trace.)
+        let text = unsafe { std::str::from_utf8_unchecked(&d[start..i]) };
         Ok((text, integer))
     }
 
@@ -769,6 +779,11 @@ impl<'a> Scan<'a> {
     /// f64 when out of their range, `-0` as −0.0) and its decimals are both the correctly
     /// rounded value, as `parse` gives; out of range is an error there, so it is not taken.
     fn f64(&mut self) -> R<f64> {
+        self.ws();
+        if let Some((v, end)) = decimal(self.d, self.i) {
+            self.i = end;
+            return Ok(v);
+        }
         let (text, _) = self.number()?;
         let v = text.parse::<f64>().map_err(|_| Bail)?;
         if !v.is_finite() {
@@ -817,40 +832,63 @@ impl<'a> Scan<'a> {
             return Ok(None);
         }
         self.eat(b'[')?;
-        let mut out = TokenBytes::new();
         if self.peek()? == b']' {
             self.i += 1;
-            return Ok(Some(out));
+            return Ok(Some(TokenBytes::new()));
         }
+        // Collected in a plain array first: nearly every token fits.
+        let (mut buf, mut n) = ([0u8; 16], 0);
+        let mut out = TokenBytes::new();
+        let d = self.d;
+        let at = |i: usize| d.get(i).copied().ok_or(Bail);
+        let mut i = self.i;
         loop {
-            self.ws();
-            let d = self.d;
-            let mut i = self.i;
-            let mut v: u32 = 0;
-            let start = i;
-            while let Some(&c) = d.get(i) {
-                if !c.is_ascii_digit() {
-                    break;
+            while let b' ' | b'\n' | b'\r' | b'\t' = at(i)? {
+                i += 1;
+            }
+            // One to three digits, no leading zero, at most 255, not followed by a fraction
+            // or an exponent.
+            let mut v = u32::from(at(i)?.wrapping_sub(b'0'));
+            if v > 9 {
+                return Err(Bail);
+            }
+            i += 1;
+            let first = v;
+            let mut digits = 1;
+            let mut c = at(i)?;
+            while c.is_ascii_digit() {
+                digits += 1;
+                if digits > 3 || first == 0 {
+                    return Err(Bail);
                 }
                 v = v * 10 + u32::from(c - b'0');
                 i += 1;
-                if i - start > 3 {
-                    return Err(Bail);
+                c = at(i)?;
+            }
+            if v > 255 || matches!(c, b'.' | b'e' | b'E') {
+                return Err(Bail);
+            }
+            if n < buf.len() {
+                buf[n] = v as u8;
+            } else {
+                if n == buf.len() {
+                    out.extend_from_slice(&buf);
                 }
+                out.push(v as u8);
             }
-            // No digits, a leading zero, or a value out of range.
-            if i == start || (d[start] == b'0' && i - start > 1) || v > 255 {
-                return Err(Bail);
+            n += 1;
+            while let b' ' | b'\n' | b'\r' | b'\t' = c {
+                i += 1;
+                c = at(i)?;
             }
-            if let Some(b'.' | b'e' | b'E') = d.get(i) {
-                return Err(Bail);
-            }
-            self.i = i;
-            out.push(v as u8);
-            match self.peek()? {
-                b',' => self.i += 1,
+            i += 1;
+            match c {
+                b',' => {}
                 b']' => {
-                    self.i += 1;
+                    self.i = i;
+                    if n <= buf.len() {
+                        out = TokenBytes::from_slice(&buf[..n]);
+                    }
                     return Ok(Some(out));
                 }
                 _ => return Err(Bail),

@@ -6,6 +6,7 @@
 
 pub mod detect;
 mod fast;
+mod fast_bytes;
 pub mod gemini;
 pub mod hf_transformers;
 mod lines;
