@@ -6,9 +6,9 @@
 
 pub mod detect;
 mod fast;
-mod fast_bytes;
 pub mod gemini;
 pub mod hf_transformers;
+mod json_scan;
 mod lines;
 pub mod llamacpp;
 pub mod native;

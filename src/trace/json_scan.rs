@@ -1,0 +1,578 @@
+//! A strict JSON scanner over bytes, for the one-pass reader (`fast`): it accepts only what
+//! serde_json accepts, and gives up ([`Bail`]) on anything it does not take, so that the
+//! general readers decide. The common decimals are read without `str::parse`, and strings are
+//! searched eight bytes at a time.
+
+use std::borrow::Cow;
+
+use super::TokenBytes;
+
+/// The input is not one the fast path takes; the general path reads it.
+pub(super) struct Bail;
+pub(super) type R<T> = Result<T, Bail>;
+
+/// serde_json's own nesting limit: deeper input goes to the general path, which rejects it.
+pub(super) const MAX_DEPTH: usize = 128;
+
+/// A strict JSON scanner over a byte slice (already checked to be UTF-8).
+pub(super) struct Scan<'a> {
+    pub(super) d: &'a [u8],
+    pub(super) i: usize,
+}
+
+impl<'a> Scan<'a> {
+    #[inline]
+    pub(super) fn ws(&mut self) {
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.d.get(self.i) {
+            self.i += 1;
+        }
+    }
+
+    #[inline]
+    pub(super) fn peek(&mut self) -> R<u8> {
+        self.ws();
+        self.d.get(self.i).copied().ok_or(Bail)
+    }
+
+    #[inline]
+    pub(super) fn eat(&mut self, c: u8) -> R<()> {
+        if self.peek()? != c {
+            return Err(Bail);
+        }
+        self.i += 1;
+        Ok(())
+    }
+
+    pub(super) fn literal(&mut self, word: &[u8]) -> R<()> {
+        self.ws();
+        if !self.d[self.i..].starts_with(word) {
+            return Err(Bail);
+        }
+        self.i += word.len();
+        Ok(())
+    }
+
+    /// An object: `f` is called with each key, positioned at its value, and must consume it.
+    pub(super) fn object(
+        &mut self,
+        depth: usize,
+        mut f: impl FnMut(&mut Self, &'a [u8]) -> R<()>,
+    ) -> R<()> {
+        if depth >= MAX_DEPTH {
+            return Err(Bail);
+        }
+        self.eat(b'{')?;
+        if self.peek()? == b'}' {
+            self.i += 1;
+            return Ok(());
+        }
+        loop {
+            let (key, escaped) = self.raw_string()?;
+            if escaped {
+                return Err(Bail);
+            }
+            self.eat(b':')?;
+            f(self, key)?;
+            match self.peek()? {
+                b',' => self.i += 1,
+                b'}' => {
+                    self.i += 1;
+                    return Ok(());
+                }
+                _ => return Err(Bail),
+            }
+        }
+    }
+
+    /// An array: `f` is called at each element and must consume it.
+    pub(super) fn array(&mut self, depth: usize, mut f: impl FnMut(&mut Self) -> R<()>) -> R<()> {
+        if depth >= MAX_DEPTH {
+            return Err(Bail);
+        }
+        self.eat(b'[')?;
+        if self.peek()? == b']' {
+            self.i += 1;
+            return Ok(());
+        }
+        loop {
+            f(self)?;
+            match self.peek()? {
+                b',' => self.i += 1,
+                b']' => {
+                    self.i += 1;
+                    return Ok(());
+                }
+                _ => return Err(Bail),
+            }
+        }
+    }
+
+    /// Consume a `null` if one is next.
+    pub(super) fn null_or(&mut self) -> R<bool> {
+        if self.peek()? == b'n' {
+            self.literal(b"null")?;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    pub(super) fn null(&mut self) -> R<()> {
+        self.literal(b"null")
+    }
+
+    pub(super) fn null_or_empty_array(&mut self) -> R<()> {
+        if self.null_or()? {
+            return Ok(());
+        }
+        self.eat(b'[')?;
+        self.eat(b']')
+    }
+
+    /// A string's raw contents between the quotes, and whether it holds escapes. Escapes are
+    /// checked to be valid (serde's rules) when there are any.
+    pub(super) fn raw_string(&mut self) -> R<(&'a [u8], bool)> {
+        self.eat(b'"')?;
+        let d = self.d;
+        let start = self.i;
+        let mut i = start;
+        let mut escaped = false;
+        loop {
+            // Eight bytes at a time up to the first quote, backslash or control byte.
+            while let Some(word) = d.get(i..i + 8) {
+                let w = u64::from_le_bytes(word.try_into().expect("eight bytes"));
+                let m = special_bytes(w);
+                if m != 0 {
+                    i += (m.trailing_zeros() / 8) as usize;
+                    break;
+                }
+                i += 8;
+            }
+            match *d.get(i).ok_or(Bail)? {
+                b'"' => break,
+                b'\\' => {
+                    escaped = true;
+                    i += 2;
+                }
+                c if c < 0x20 => return Err(Bail),
+                _ => i += 1,
+            }
+        }
+        self.i = i + 1;
+        if escaped && serde_json::from_slice::<Cow<'_, str>>(&d[start - 1..self.i]).is_err() {
+            return Err(Bail);
+        }
+        Ok((&d[start..i], escaped))
+    }
+
+    pub(super) fn opt_str_raw(&mut self) -> R<Option<&'a [u8]>> {
+        if self.null_or()? {
+            return Ok(None);
+        }
+        Ok(Some(self.raw_string()?.0))
+    }
+
+    pub(super) fn opt_string(&mut self) -> R<Option<String>> {
+        if self.null_or()? {
+            return Ok(None);
+        }
+        let start = self.i;
+        let (raw, escaped) = self.raw_string()?;
+        if escaped {
+            let quoted = &self.d[start..self.i];
+            return serde_json::from_slice::<String>(quoted)
+                .map(Some)
+                .map_err(|_| Bail);
+        }
+        std::str::from_utf8(raw)
+            .map(|s| Some(s.to_owned()))
+            .map_err(|_| Bail)
+    }
+
+    /// A JSON number's text and whether it is an integer (no fraction, no exponent).
+    pub(super) fn number(&mut self) -> R<(&'a str, bool)> {
+        self.ws();
+        let d = self.d;
+        let start = self.i;
+        let mut i = start;
+        if d.get(i) == Some(&b'-') {
+            i += 1;
+        }
+        match d.get(i) {
+            Some(b'0') => i += 1,
+            Some(b'1'..=b'9') => {
+                while d.get(i).is_some_and(u8::is_ascii_digit) {
+                    i += 1;
+                }
+            }
+            _ => return Err(Bail),
+        }
+        let mut integer = true;
+        if d.get(i) == Some(&b'.') {
+            integer = false;
+            i += 1;
+            let at = i;
+            while d.get(i).is_some_and(u8::is_ascii_digit) {
+                i += 1;
+            }
+            if i == at {
+                return Err(Bail);
+            }
+        }
+        if let Some(b'e' | b'E') = d.get(i) {
+            integer = false;
+            i += 1;
+            if let Some(b'+' | b'-') = d.get(i) {
+                i += 1;
+            }
+            let at = i;
+            while d.get(i).is_some_and(u8::is_ascii_digit) {
+                i += 1;
+            }
+            if i == at {
+                return Err(Bail);
+            }
+        }
+        self.i = i;
+        // SAFETY: every byte in start..i was matched above as one of `-+.eE0123456789`, so
+        // the slice is ASCII. (Checking it again was a twentieth of reading a trace.)
+        let text = unsafe { std::str::from_utf8_unchecked(&d[start..i]) };
+        Ok((text, integer))
+    }
+
+    /// A number as serde_json gives it to an `f64` field. Its integers (through u64/i64, or
+    /// f64 when out of their range, `-0` as −0.0) and its decimals are both the correctly
+    /// rounded value, as `parse` gives; out of range is an error there, so it is not taken.
+    pub(super) fn f64(&mut self) -> R<f64> {
+        self.ws();
+        if let Some((v, end)) = decimal(self.d, self.i) {
+            self.i = end;
+            return Ok(v);
+        }
+        let (text, _) = self.number()?;
+        let v = text.parse::<f64>().map_err(|_| Bail)?;
+        if !v.is_finite() {
+            return Err(Bail);
+        }
+        Ok(v)
+    }
+
+    pub(super) fn opt_f64(&mut self) -> R<Option<f64>> {
+        if self.null_or()? {
+            return Ok(None);
+        }
+        self.f64().map(Some)
+    }
+
+    pub(super) fn i64(&mut self) -> R<i64> {
+        let (text, integer) = self.number()?;
+        // serde_json reads `-0` as a float, which an integer field refuses.
+        if !integer || text == "-0" {
+            return Err(Bail);
+        }
+        text.parse::<i64>().map_err(|_| Bail)
+    }
+
+    pub(super) fn opt_i64(&mut self) -> R<Option<i64>> {
+        if self.null_or()? {
+            return Ok(None);
+        }
+        self.i64().map(Some)
+    }
+
+    pub(super) fn opt_u64(&mut self) -> R<Option<u64>> {
+        if self.null_or()? {
+            return Ok(None);
+        }
+        let (text, integer) = self.number()?;
+        if !integer {
+            return Err(Bail);
+        }
+        text.parse::<u64>().map(Some).map_err(|_| Bail)
+    }
+
+    /// A `bytes` array: integers 0–255.
+    pub(super) fn opt_bytes(&mut self) -> R<Option<TokenBytes>> {
+        if self.null_or()? {
+            return Ok(None);
+        }
+        self.eat(b'[')?;
+        if self.peek()? == b']' {
+            self.i += 1;
+            return Ok(Some(TokenBytes::new()));
+        }
+        // Collected in a plain array first: nearly every token fits.
+        let (mut buf, mut n) = ([0u8; 16], 0);
+        let mut out = TokenBytes::new();
+        let d = self.d;
+        let at = |i: usize| d.get(i).copied().ok_or(Bail);
+        let mut i = self.i;
+        loop {
+            while let b' ' | b'\n' | b'\r' | b'\t' = at(i)? {
+                i += 1;
+            }
+            // One to three digits, no leading zero, at most 255, not followed by a fraction
+            // or an exponent.
+            let mut v = u32::from(at(i)?.wrapping_sub(b'0'));
+            if v > 9 {
+                return Err(Bail);
+            }
+            i += 1;
+            let first = v;
+            let mut digits = 1;
+            let mut c = at(i)?;
+            while c.is_ascii_digit() {
+                digits += 1;
+                if digits > 3 || first == 0 {
+                    return Err(Bail);
+                }
+                v = v * 10 + u32::from(c - b'0');
+                i += 1;
+                c = at(i)?;
+            }
+            if v > 255 || matches!(c, b'.' | b'e' | b'E') {
+                return Err(Bail);
+            }
+            if n < buf.len() {
+                buf[n] = v as u8;
+            } else {
+                if n == buf.len() {
+                    out.extend_from_slice(&buf);
+                }
+                out.push(v as u8);
+            }
+            n += 1;
+            while let b' ' | b'\n' | b'\r' | b'\t' = c {
+                i += 1;
+                c = at(i)?;
+            }
+            i += 1;
+            match c {
+                b',' => {}
+                b']' => {
+                    self.i = i;
+                    if n <= buf.len() {
+                        out = TokenBytes::from_slice(&buf[..n]);
+                    }
+                    return Ok(Some(out));
+                }
+                _ => return Err(Bail),
+            }
+        }
+    }
+
+    /// Skip any JSON value, checking it is valid.
+    pub(super) fn skip(&mut self, depth: usize) -> R<()> {
+        match self.peek()? {
+            b'"' => self.raw_string().map(drop),
+            b'{' => self.object(depth, |s, _| s.skip(depth + 1)),
+            b'[' => self.array(depth, |s| s.skip(depth + 1)),
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            _ => self.number().map(drop),
+        }
+    }
+}
+
+/// Powers of ten that an `f64` holds exactly.
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// The JSON number at `d[i..]` when it has the common shape (at most 19 digits, a mantissa
+/// under 2^53 and a power of ten within ±22), with the index after it; `None` for anything
+/// else, valid or not, which the caller reads the general way.
+///
+/// Exact: both the mantissa and the power of ten are exact `f64`s, and one IEEE multiplication
+/// or division rounds correctly (Clinger's fast path), so the value is the one `str::parse`
+/// gives.
+pub(super) fn decimal(d: &[u8], mut i: usize) -> Option<(f64, usize)> {
+    let digit = |i: usize| d.get(i).filter(|c| c.is_ascii_digit()).map(|c| c - b'0');
+    let negative = d.get(i) == Some(&b'-');
+    if negative {
+        i += 1;
+    }
+    let (mut mantissa, mut digits) = (0u64, 0u32);
+    let first = digit(i)?;
+    if first == 0 {
+        i += 1;
+        if digit(i).is_some() {
+            return None;
+        }
+    } else {
+        while let Some(c) = digit(i) {
+            if digits == 19 {
+                return None;
+            }
+            mantissa = mantissa * 10 + u64::from(c);
+            digits += 1;
+            i += 1;
+        }
+    }
+    let mut exponent: i32 = 0;
+    if d.get(i) == Some(&b'.') {
+        i += 1;
+        digit(i)?;
+        while let Some(c) = digit(i) {
+            if digits == 19 {
+                return None;
+            }
+            mantissa = mantissa * 10 + u64::from(c);
+            digits += 1;
+            exponent -= 1;
+            i += 1;
+        }
+    }
+    if let Some(b'e' | b'E') = d.get(i) {
+        i += 1;
+        let sign = match d.get(i) {
+            Some(b'-') => {
+                i += 1;
+                -1
+            }
+            Some(b'+') => {
+                i += 1;
+                1
+            }
+            _ => 1,
+        };
+        let (mut e, mut n) = (0i32, 0);
+        while let Some(c) = digit(i) {
+            if n == 3 {
+                return None;
+            }
+            e = e * 10 + i32::from(c);
+            n += 1;
+            i += 1;
+        }
+        if n == 0 {
+            return None;
+        }
+        exponent += sign * e;
+    }
+    if mantissa > 1 << 53 || exponent.unsigned_abs() as usize >= POW10.len() {
+        return None;
+    }
+    let m = mantissa as f64;
+    let v = if exponent >= 0 {
+        m * POW10[exponent as usize]
+    } else {
+        m / POW10[exponent.unsigned_abs() as usize]
+    };
+    Some((if negative { -v } else { v }, i))
+}
+
+/// Nonzero where a byte of `w` (little-endian) is `"`, `\` or below 0x20; its lowest set bit
+/// is in the first such byte (bits above it may be false alarms from borrows).
+pub(super) fn special_bytes(w: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero_in = |x: u64| x.wrapping_sub(ONES) & !x;
+    let quote = w ^ (ONES * u64::from(b'"'));
+    let backslash = w ^ (ONES * u64::from(b'\\'));
+    (zero_in(quote) | zero_in(backslash) | (w.wrapping_sub(ONES * 0x20) & !w)) & HIGH
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_are_read_exactly_or_left_alone() {
+        let taken = [
+            ("0", 0.0f64),
+            ("-0", -0.0),
+            ("-0.0", -0.0),
+            ("-0.31326169", -0.31326169),
+            ("-1.2345678e-05", -1.2345678e-05),
+            ("-0.0003357036411762237", -0.0003357036411762237),
+            ("12", 12.0),
+            ("1E+2", 100.0),
+            ("-9.5367431640625e-07", -9.5367431640625e-07),
+        ];
+        for (text, want) in taken {
+            let (v, end) = decimal(text.as_bytes(), 0).unwrap_or_else(|| panic!("{text}"));
+            assert_eq!(v.to_bits(), want.to_bits(), "{text}");
+            assert_eq!(end, text.len(), "{text}");
+        }
+        // Invalid JSON, or beyond the fast path: the general way decides.
+        for text in [
+            "01",
+            "-",
+            "1.",
+            ".5",
+            "1e",
+            "1e+",
+            "--1",
+            "+1",
+            "1e1234",
+            "-0.33357036411762237123",
+            "12345678901234567890",
+            "1e23",
+            "9007199254740993",
+        ] {
+            assert_eq!(decimal(text.as_bytes(), 0), None, "{text}");
+        }
+        // Stops at the end of the number.
+        assert_eq!(decimal(b"-2.5,", 0), Some((-2.5, 4)));
+        assert_eq!(decimal(b"[7]", 1), Some((7.0, 2)));
+    }
+
+    #[test]
+    fn decimals_agree_with_parse_on_many_values() {
+        // A fixed pseudo-random walk over mantissas, lengths and exponents.
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut taken = 0;
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let digits = 1 + (x % 19) as usize;
+            let m = (x >> 8) % 10u64.pow(digits as u32);
+            let point = (x >> 40) as usize % (digits + 1);
+            let mut s = format!("{m:0digits$}");
+            if point > 0 && point < s.len() {
+                s.insert(point, '.');
+                if s.starts_with('0') && !s.starts_with("0.") {
+                    continue;
+                }
+            } else if s.len() > 1 && s.starts_with('0') {
+                continue;
+            }
+            if x & 1 == 1 {
+                s.insert(0, '-');
+            }
+            if x & 2 == 2 {
+                s.push_str(&format!("e{}", (x >> 50) as i32 % 30 - 15));
+            }
+            let want: f64 = s.parse().unwrap();
+            if let Some((v, end)) = decimal(s.as_bytes(), 0) {
+                assert_eq!(v.to_bits(), want.to_bits(), "{s}");
+                assert_eq!(end, s.len(), "{s}");
+                taken += 1;
+            }
+        }
+        assert!(taken > 100_000, "the fast path took only {taken}");
+    }
+
+    #[test]
+    fn special_bytes_finds_the_first_quote_backslash_or_control_byte() {
+        let first = |s: &[u8; 8]| {
+            let m = special_bytes(u64::from_le_bytes(*s));
+            (m != 0).then(|| (m.trailing_zeros() / 8) as usize)
+        };
+        assert_eq!(first(b"abcdefgh"), None);
+        assert_eq!(first(b"ab\"defgh"), Some(2));
+        assert_eq!(first(b"abcdefg\\"), Some(7));
+        assert_eq!(first(b"\nbcdefgh"), Some(0));
+        assert_eq!(first(b"\xc3\xa9\xe2\x80\x9c \x7f~"), None);
+        assert_eq!(first(b"a\x1f\"\\\x00fgh"), Some(1));
+        for b in 0..=255u8 {
+            let mut w = *b"xxxxxxxx";
+            w[5] = b;
+            let special = b == b'"' || b == b'\\' || b < 0x20;
+            assert_eq!(first(&w), special.then_some(5), "byte {b:#x}");
+        }
+    }
+}
