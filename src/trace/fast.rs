@@ -404,7 +404,8 @@ impl Piece {
 
 fn entry(s: &mut Scan<'_>, depth: usize, out: &mut Entries) -> R<()> {
     let mut p = Piece::default();
-    let mut top = Vec::new();
+    // Sized like the previous entry's list: a trace lists the same number at every position.
+    let mut top = Vec::with_capacity(out.tokens.last().map_or(0, |t| t.top.len()));
     s.object(depth, |s, key| {
         if p.read(s, key)? {
             return Ok(());
