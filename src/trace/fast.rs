@@ -367,18 +367,18 @@ fn split_point(d: &[u8], from: usize, depth: usize) -> Option<usize> {
 
 /// What entries and alternatives share: `id` (or `token_id`), `token`, `bytes`, `logprob`.
 #[derive(Default)]
-struct Piece {
+struct Piece<'a> {
     id: Option<i64>,
-    /// Whether the `token` string is empty, when there is one.
-    token_empty: Option<bool>,
+    /// The `token` string as written, and whether it holds escapes, when there is one.
+    token: Option<(&'a [u8], bool)>,
     bytes: Option<TokenBytes>,
     logprob: Option<f64>,
     keys: Keys,
 }
 
-impl Piece {
+impl<'a> Piece<'a> {
     /// Read the value of `key` if it is one of the shared keys; `false` if it is not.
-    fn read(&mut self, s: &mut Scan<'_>, key: &[u8]) -> R<bool> {
+    fn read(&mut self, s: &mut Scan<'a>, key: &[u8]) -> R<bool> {
         match key {
             b"id" | b"token_id" => {
                 self.keys.first(E_ID)?;
@@ -386,11 +386,15 @@ impl Piece {
             }
             b"token" => {
                 self.keys.first(E_TOKEN)?;
-                self.token_empty = s.opt_str_raw()?.map(<[u8]>::is_empty);
+                self.token = s.opt_raw_string()?;
             }
             b"bytes" => {
                 self.keys.first(E_BYTES)?;
-                self.bytes = s.opt_bytes()?;
+                // Nearly always the token's own UTF-8, written out: compared, not parsed.
+                self.bytes = match self.token {
+                    Some((text, false)) if s.spells(text) => Some(TokenBytes::from_slice(text)),
+                    _ => s.opt_bytes()?,
+                };
             }
             b"logprob" => {
                 self.keys.first(E_LOGPROB)?;
@@ -428,7 +432,8 @@ fn entry(s: &mut Scan<'_>, depth: usize, out: &mut Entries) -> R<()> {
     if p.logprob.is_none() && out.tokens.is_empty() {
         return Err(Bail);
     }
-    let lossy = has_replacement(&bytes) || (bytes.is_empty() && p.token_empty.unwrap_or(true));
+    let lossy =
+        has_replacement(&bytes) || (bytes.is_empty() && p.token.is_none_or(|(t, _)| t.is_empty()));
     let (logprob, sentinel) = classify_logprob(p.logprob);
     out.tokens.push(Token {
         bytes,
@@ -461,11 +466,7 @@ fn alternative(
     })?;
     let Some(bytes) = p.bytes else {
         // Only the token's surface text: decoding it needs the whole trace's piece style.
-        return if p.token_empty.is_some() {
-            Err(Bail)
-        } else {
-            Ok(())
-        };
+        return if p.token.is_some() { Err(Bail) } else { Ok(()) };
     };
     if let Some(id) = p.id {
         out.pieces.entry(id).or_insert(bytes.len());

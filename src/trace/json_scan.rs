@@ -164,11 +164,12 @@ impl<'a> Scan<'a> {
         Ok((&d[start..i], escaped))
     }
 
-    pub(super) fn opt_str_raw(&mut self) -> R<Option<&'a [u8]>> {
+    /// A string's raw contents and whether it holds escapes, or `None` for `null`.
+    pub(super) fn opt_raw_string(&mut self) -> R<Option<(&'a [u8], bool)>> {
         if self.null_or()? {
             return Ok(None);
         }
-        Ok(Some(self.raw_string()?.0))
+        self.raw_string().map(Some)
     }
 
     pub(super) fn opt_string(&mut self) -> R<Option<String>> {
@@ -358,6 +359,41 @@ impl<'a> Scan<'a> {
                 _ => return Err(Bail),
             }
         }
+    }
+
+    /// Whether the next value is `bytes` written as a compact array of decimals (`[72,105]`);
+    /// consumes it if so, and nothing otherwise.
+    pub(super) fn spells(&mut self, bytes: &[u8]) -> bool {
+        self.ws();
+        let d = &self.d[self.i..];
+        let mut at = 0;
+        let mut expect = |c: u8| {
+            let ok = d.get(at) == Some(&c);
+            at += 1;
+            ok
+        };
+        if !expect(b'[') {
+            return false;
+        }
+        for (n, &b) in bytes.iter().enumerate() {
+            if n > 0 && !expect(b',') {
+                return false;
+            }
+            if b >= 100 && !expect(b'0' + b / 100) {
+                return false;
+            }
+            if b >= 10 && !expect(b'0' + b / 10 % 10) {
+                return false;
+            }
+            if !expect(b'0' + b % 10) {
+                return false;
+            }
+        }
+        if !expect(b']') {
+            return false;
+        }
+        self.i += at;
+        true
     }
 
     /// Skip any JSON value, checking it is valid.
@@ -554,6 +590,43 @@ mod tests {
             }
         }
         assert!(taken > 100_000, "the fast path took only {taken}");
+    }
+
+    #[test]
+    fn spells_takes_only_the_compact_decimal_array_of_those_bytes() {
+        let spelled = |json: &str, bytes: &[u8]| {
+            let mut s = Scan {
+                d: json.as_bytes(),
+                i: 0,
+            };
+            let took = s.spells(bytes);
+            (took, s.i)
+        };
+        assert_eq!(spelled("[32,116,104,101],", b" the"), (true, 16));
+        assert_eq!(
+            spelled(" [0,9,10,99,100,255]", &[0, 9, 10, 99, 100, 255]),
+            (true, 20)
+        );
+        assert_eq!(spelled("[]", b""), (true, 2));
+        // Anything else is left for the parser, untouched.
+        for (json, bytes) in [
+            ("[32, 116]", &b" t"[..]),
+            ("[32,116]", b" T"),
+            ("[32,116", b" t"),
+            ("[32,116,1]", b" t"),
+            ("[32]", b" t"),
+            ("[032]", b" "),
+            ("null", b" "),
+        ] {
+            let (took, _) = spelled(json, bytes);
+            assert!(!took, "{json}");
+        }
+        let mut s = Scan {
+            d: b"  [1, 2]",
+            i: 0,
+        };
+        assert!(!s.spells(&[1, 2]));
+        assert_eq!(s.i, 2, "only whitespace is consumed");
     }
 
     #[test]
