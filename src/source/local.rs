@@ -29,9 +29,13 @@ use crate::trace::{Alternative, Token, Trace, TraceFormat};
 /// How many alternatives each token lists.
 pub const TOP_K: usize = 20;
 
-/// The most tokens evaluated in one step. llama.cpp keeps the logits of every token of a step,
-/// so memory grows by this × vocabulary × 4 bytes.
-const BATCH: usize = 128;
+/// The most tokens evaluated in one step (llama-server's own step). Larger steps run faster,
+/// but llama.cpp keeps the logits of every token of a step: this × vocabulary × 4 bytes.
+const BATCH: usize = 512;
+
+/// The logits one step may hold (32 Mi floats, 128 MiB): 512 tokens of SmolLM2's 49,152-token
+/// vocabulary, 128 of Gemma 3's 262,144.
+const STEP_LOGITS: usize = 32 << 20;
 
 /// The longest context used by default (the model's training context if that is shorter).
 pub const DEFAULT_MAX_CTX: u32 = 4096;
@@ -44,7 +48,7 @@ pub struct LocalOptions {
     pub n_ctx: Option<u32>,
     /// CPU threads (default: all available).
     pub threads: Option<usize>,
-    /// Tokens evaluated per step, at most 128 (the default).
+    /// Tokens evaluated per step (default and most: 512, fewer for a large vocabulary).
     pub batch: Option<usize>,
     /// Flash attention on or off (default: llama.cpp's choice for the device).
     pub flash_attention: Option<bool>,
@@ -168,6 +172,7 @@ impl LocalModel {
             .batch
             .unwrap_or(BATCH)
             .clamp(1, BATCH)
+            .min((STEP_LOGITS / n_vocab).max(1))
             .min(n_ctx as usize);
         let params = LlamaContextParams::default()
             .with_n_ctx(NonZeroU32::new(n_ctx))
