@@ -236,12 +236,9 @@ pub fn session(msgs: &[Msg]) {
     rt.block_on(async {
         let (client, server) = tokio::io::duplex(1 << 22);
         let (sr, sw) = tokio::io::split(server);
-        let (service, socket, _state) =
+        let (service, socket, state) =
             hedge::server::service(hedge::server::dismissals::Dismissals::load(None));
-        tokio::spawn(
-            tower_lsp_server::Server::new(hedge::server::frames::sanitized(sr), sw, socket)
-                .serve(service),
-        );
+        tokio::spawn(async move { hedge::server::serve(sr, sw, service, socket, &state).await });
         let (cr, mut cw) = tokio::io::split(client);
         // Read everything the server sends until the answer to the last request.
         const LAST: i64 = 1_000_000;
