@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 
-use super::json_scan::{Bail, Scan, MAX_DEPTH, R};
+use super::json_scan::{Bail, Scan, R};
 use super::llamacpp::{has_replacement, merged_by_ids, starts_with_held_back};
 use super::{classify_logprob, Alternative, Token, TokenBytes, Trace, TraceFormat};
 
@@ -247,13 +247,8 @@ const SPLIT_BYTES: usize = if cfg!(test) { 64 << 10 } else { 4 << 20 };
 /// is used only if this thread, reading entry by entry, arrives exactly there (so it was an
 /// entry's start, and both read the same bytes the same way); otherwise it is dropped.
 fn entries(s: &mut Scan<'_>, depth: usize) -> R<Entries> {
-    if depth >= MAX_DEPTH {
-        return Err(Bail);
-    }
     let mut out = Entries::default();
-    s.eat(b'[')?;
-    if s.peek()? == b']' {
-        s.i += 1;
+    if s.open(depth, b'[', b']')? {
         return Ok(out);
     }
     let split = split_point(s.d, s.i, depth);
@@ -286,17 +281,12 @@ fn entries(s: &mut Scan<'_>, depth: usize) -> R<Entries> {
                 stop.store(true, std::sync::atomic::Ordering::Relaxed);
             }
             read?;
-            match s.peek()? {
-                b',' => s.i += 1,
-                b']' => {
-                    s.i += 1;
-                    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-                    return Ok(out);
-                }
-                _ => {
-                    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-                    return Err(Bail);
-                }
+            let more = s.more(b']');
+            if !matches!(more, Ok(true)) {
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+            if !more? {
+                return Ok(out);
             }
         }
     })
@@ -314,13 +304,8 @@ fn entries_from(
             return Err(Bail);
         }
         entry(s, depth + 1, out)?;
-        match s.peek()? {
-            b',' => s.i += 1,
-            b']' => {
-                s.i += 1;
-                return Ok(());
-            }
-            _ => return Err(Bail),
+        if !s.more(b']')? {
+            return Ok(());
         }
     }
 }
@@ -329,12 +314,8 @@ fn entries_from(
 fn entries_follow(d: &[u8], at: usize, depth: usize, n: usize) -> bool {
     let mut s = Scan { d, i: at };
     let mut scratch = Entries::default();
-    (0..n).all(|_| {
-        entry(&mut s, depth + 1, &mut scratch).is_ok() && s.peek().is_ok_and(|c| c == b',') && {
-            s.i += 1;
-            true
-        }
-    })
+    (0..n)
+        .all(|_| entry(&mut s, depth + 1, &mut scratch).is_ok() && matches!(s.more(b']'), Ok(true)))
 }
 
 /// Where a second reader could start: the first `{` after the middle of `d[from..]` that is

@@ -12,7 +12,7 @@ pub(super) struct Bail;
 pub(super) type R<T> = Result<T, Bail>;
 
 /// serde_json's own nesting limit: deeper input goes to the general path, which rejects it.
-pub(super) const MAX_DEPTH: usize = 128;
+const MAX_DEPTH: usize = 128;
 
 /// A strict JSON scanner over a byte slice (already checked to be UTF-8).
 pub(super) struct Scan<'a> {
@@ -58,12 +58,7 @@ impl<'a> Scan<'a> {
         depth: usize,
         mut f: impl FnMut(&mut Self, &'a [u8]) -> R<()>,
     ) -> R<()> {
-        if depth >= MAX_DEPTH {
-            return Err(Bail);
-        }
-        self.eat(b'{')?;
-        if self.peek()? == b'}' {
-            self.i += 1;
+        if self.open(depth, b'{', b'}')? {
             return Ok(());
         }
         loop {
@@ -73,37 +68,50 @@ impl<'a> Scan<'a> {
             }
             self.eat(b':')?;
             f(self, key)?;
-            match self.peek()? {
-                b',' => self.i += 1,
-                b'}' => {
-                    self.i += 1;
-                    return Ok(());
-                }
-                _ => return Err(Bail),
+            if !self.more(b'}')? {
+                return Ok(());
             }
         }
     }
 
     /// An array: `f` is called at each element and must consume it.
     pub(super) fn array(&mut self, depth: usize, mut f: impl FnMut(&mut Self) -> R<()>) -> R<()> {
-        if depth >= MAX_DEPTH {
-            return Err(Bail);
-        }
-        self.eat(b'[')?;
-        if self.peek()? == b']' {
-            self.i += 1;
+        if self.open(depth, b'[', b']')? {
             return Ok(());
         }
         loop {
             f(self)?;
-            match self.peek()? {
-                b',' => self.i += 1,
-                b']' => {
-                    self.i += 1;
-                    return Ok(());
-                }
-                _ => return Err(Bail),
+            if !self.more(b']')? {
+                return Ok(());
             }
+        }
+    }
+
+    /// Enter an object or array at `depth`: `true` when it is empty (and consumed whole).
+    pub(super) fn open(&mut self, depth: usize, open: u8, close: u8) -> R<bool> {
+        if depth >= MAX_DEPTH {
+            return Err(Bail);
+        }
+        self.eat(open)?;
+        if self.peek()? == close {
+            self.i += 1;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// After an element: `true` past a comma (another follows), `false` past `close`.
+    pub(super) fn more(&mut self, close: u8) -> R<bool> {
+        match self.peek()? {
+            b',' => {
+                self.i += 1;
+                Ok(true)
+            }
+            c if c == close => {
+                self.i += 1;
+                Ok(false)
+            }
+            _ => Err(Bail),
         }
     }
 
