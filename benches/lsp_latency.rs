@@ -13,40 +13,13 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+mod support;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use serde_json::{json, Value};
-
-fn peak_rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(f64::NAN)
-}
-
-/// User + system CPU seconds of this process so far.
-fn cpu_s() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest.split_whitespace().collect())
-        .unwrap_or_default();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    // Fields 14 and 15 of /proc/PID/stat (utime, stime), counted after the command name.
-    (ticks(11) + ticks(12)) / 100.0
-}
 
 /// A language server run as a child process, spoken to over stdio.
 struct StdioServer {
@@ -191,7 +164,7 @@ async fn main() {
         .map(|l| l.encode_utf16().count())
         .unwrap_or(0) as u32;
     let mut lat = Vec::new();
-    let cpu_before = cpu_s();
+    let cpu_before = support::cpu_s();
     for v in 2..202i64 {
         let col = first_line_len + (v - 2) as u32;
         let t = Instant::now();
@@ -204,7 +177,7 @@ async fn main() {
         c.await_publication(&uri, v).await;
         lat.push(t.elapsed().as_secs_f64() * 1000.0);
     }
-    let edit_cpu_ms = (cpu_s() - cpu_before) * 1000.0 / 200.0;
+    let edit_cpu_ms = (support::cpu_s() - cpu_before) * 1000.0 / 200.0;
     lat.sort_by(f64::total_cmp);
     println!(
         "document {} bytes, sidecar {} bytes, {} diagnostics",
@@ -228,7 +201,7 @@ async fn main() {
         lat[lat.len() - 1]
     );
     println!("CPU per edit (server and client together): {edit_cpu_ms:.2} ms");
-    println!("peak RSS: {:.0} MiB", peak_rss_mib());
+    println!("peak RSS: {:.0} MiB", support::peak_rss_mib());
 
     // The same open over stdio, as an editor runs each server.
     drop(c);

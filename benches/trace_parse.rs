@@ -5,21 +5,7 @@
 
 use std::time::Instant;
 
-/// User + system CPU seconds of this process so far.
-fn cpu_s() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest.split_whitespace().collect())
-        .unwrap_or_default();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (ticks(11) + ticks(12)) / 100.0
-}
+mod support;
 
 fn main() {
     let runs: usize = std::env::var("RUNS")
@@ -41,10 +27,10 @@ fn main() {
         let mut cpu = Vec::new();
         let mut tokens = 0;
         for _ in 0..runs {
-            let (t, c) = (Instant::now(), cpu_s());
+            let (t, c) = (Instant::now(), support::cpu_s());
             let trace = hedge::trace::parse_trace(&data, None).expect("the sidecar parses");
             wall.push(t.elapsed().as_secs_f64());
-            cpu.push(cpu_s() - c);
+            cpu.push(support::cpu_s() - c);
             tokens = trace.tokens.len();
             drop(trace);
         }
