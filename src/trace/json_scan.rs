@@ -374,31 +374,31 @@ impl<'a> Scan<'a> {
     pub(super) fn spells(&mut self, bytes: &[u8]) -> bool {
         self.ws();
         let d = &self.d[self.i..];
-        let mut at = 0;
-        let mut expect = |c: u8| {
-            let ok = d.get(at) == Some(&c);
-            at += 1;
-            ok
-        };
-        if !expect(b'[') {
+        if d.first() != Some(&b'[') {
             return false;
         }
+        if bytes.is_empty() {
+            if d.get(1) != Some(&b']') {
+                return false;
+            }
+            self.i += 2;
+            return true;
+        }
+        // Each byte's digits and the `,` or `]` after them, compared as one 32-bit word.
+        let mut at = 1;
+        let last = bytes.len() - 1;
         for (n, &b) in bytes.iter().enumerate() {
-            if n > 0 && !expect(b',') {
+            let Some(word) = d.get(at..at + 4) else {
+                return false;
+            };
+            let (digits, len) = SPELLED[usize::from(b)];
+            let after = if n == last { b']' } else { b',' };
+            let want = digits | u32::from(after) << (8 * len);
+            let mask = u32::MAX >> (8 * (3 - len));
+            if u32::from_le_bytes(word.try_into().expect("four bytes")) & mask != want {
                 return false;
             }
-            if b >= 100 && !expect(b'0' + b / 100) {
-                return false;
-            }
-            if b >= 10 && !expect(b'0' + b / 10 % 10) {
-                return false;
-            }
-            if !expect(b'0' + b % 10) {
-                return false;
-            }
-        }
-        if !expect(b']') {
-            return false;
+            at += len as usize + 1;
         }
         self.i += at;
         true
@@ -424,13 +424,13 @@ const POW10: [f64; 23] = [
     1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 ];
 
-/// The JSON number at `d[i..]` when it has the common shape (at most 19 digits, a mantissa
-/// under 2^53 and a power of ten within ±22), with the index after it; `None` for anything
-/// else, valid or not, which the caller reads the general way.
+/// The JSON number at `d[i..]` when it has the common shape (at most 19 digits, and a power
+/// of ten within ±22, negative when the mantissa is above 2^53), with the index after it;
+/// `None` for anything else, valid or not, which the caller reads the general way.
 ///
-/// Exact: both the mantissa and the power of ten are exact `f64`s, and one IEEE multiplication
-/// or division rounds correctly (Clinger's fast path), so the value is the one `str::parse`
-/// gives.
+/// Exact, the value `str::parse` gives: up to 2^53 both the mantissa and the power of ten are
+/// exact `f64`s, and one IEEE multiplication or division rounds correctly (Clinger's fast
+/// path); above it, [`long_quotient`] divides in integers.
 pub(super) fn decimal(d: &[u8], mut i: usize) -> Option<(f64, usize)> {
     let digit = |i: usize| d.get(i).filter(|c| c.is_ascii_digit()).map(|c| c - b'0');
     let negative = d.get(i) == Some(&b'-');
@@ -495,8 +495,13 @@ pub(super) fn decimal(d: &[u8], mut i: usize) -> Option<(f64, usize)> {
         }
         exponent += sign * e;
     }
-    if mantissa > 1 << 53 || exponent.unsigned_abs() as usize >= POW10.len() {
+    if exponent.unsigned_abs() as usize >= POW10.len() {
         return None;
+    }
+    if mantissa > 1 << 53 {
+        // 17 to 19 digits, as Python and JavaScript write most logprobs.
+        let v = long_quotient(mantissa, exponent)?;
+        return Some((if negative { -v } else { v }, i));
     }
     let m = mantissa as f64;
     let v = if exponent >= 0 {
@@ -505,6 +510,69 @@ pub(super) fn decimal(d: &[u8], mut i: usize) -> Option<(f64, usize)> {
         m / POW10[exponent.unsigned_abs() as usize]
     };
     Some((if negative { -v } else { v }, i))
+}
+
+/// Each byte value's decimal digits as little-endian bytes of a word, and how many there are.
+const SPELLED: [(u32, u32); 256] = {
+    let mut t = [(0u32, 0u32); 256];
+    let mut b = 0;
+    while b < 256 {
+        let (mut digits, mut len, mut rest) = (0u32, 0u32, b as u32);
+        let mut place = if b >= 100 {
+            100
+        } else if b >= 10 {
+            10
+        } else {
+            1
+        };
+        while place > 0 {
+            digits |= (b'0' as u32 + rest / place) << (8 * len);
+            rest %= place;
+            place /= 10;
+            len += 1;
+        }
+        t[b] = (digits, len);
+        b += 1;
+    }
+    t
+};
+
+/// Powers of five up to 5^22, all below 2^52.
+const POW5: [u64; 23] = {
+    let mut p = [1u64; 23];
+    let mut k = 1;
+    while k < 23 {
+        p[k] = p[k - 1] * 5;
+        k += 1;
+    }
+    p
+};
+
+/// `mantissa × 10^exponent`, correctly rounded, for a mantissa above 2^53 and an exponent in
+/// −22..=−1 (`None` otherwise). 10^q = 5^q · 2^q, so the value is `mantissa / 5^q` scaled by
+/// an exact power of two: the integer quotient of `mantissa · 2^64` by 5^q carries at least
+/// 66 significant bits, and it and the remainder decide the rounding to 53 bits (ties to even)
+/// exactly, as `str::parse` rounds.
+fn long_quotient(mantissa: u64, exponent: i32) -> Option<f64> {
+    if !(-22..0).contains(&exponent) {
+        return None;
+    }
+    let q = exponent.unsigned_abs();
+    let divisor = u128::from(POW5[q as usize]);
+    let numerator = u128::from(mantissa) << 64;
+    let (quotient, remainder) = (numerator / divisor, numerator % divisor);
+    // mantissa > 2^53 and 5^q < 2^52, so the quotient is above 2^65.
+    let shift = 128 - quotient.leading_zeros() - 53;
+    let mut m = (quotient >> shift) as u64;
+    let below = quotient & ((1u128 << shift) - 1);
+    let half = 1u128 << (shift - 1);
+    if below > half || (below == half && (remainder != 0 || m & 1 == 1)) {
+        m += 1;
+    }
+    // m ≤ 2^53 is exact; both scalings are by powers of two and stay normal (the value is
+    // above 2^53 / 10^22), so they are exact too.
+    let scale = shift as i32 - 64 - q as i32;
+    Some(m as f64 * f64::powi(2.0, scale))
 }
 
 /// Nonzero where a byte of `w` (little-endian) is `"`, `\` or below 0x20; its lowest set bit
@@ -555,6 +623,7 @@ mod tests {
             "12345678901234567890",
             "1e23",
             "9007199254740993",
+            "9007199254740993e-23",
         ] {
             assert_eq!(decimal(text.as_bytes(), 0), None, "{text}");
         }
@@ -598,6 +667,58 @@ mod tests {
             }
         }
         assert!(taken > 100_000, "the fast path took only {taken}");
+    }
+
+    #[test]
+    fn long_decimals_agree_with_parse() {
+        // 17 to 19 significant digits, the shortest round-trip form of most f64 logprobs, and
+        // halfway cases around them.
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut taken = 0;
+        for n in 0..300_000u32 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let s = match n % 3 {
+                0 => format!("{:?}", -f64::from_bits(0x3F00_0000_0000_0000 | (x >> 12))),
+                1 => {
+                    let digits = 17 + (x % 3) as u32;
+                    let m = 10u64.pow(digits - 1) + (x >> 4) % (9 * 10u64.pow(digits - 1));
+                    let point = 1 + (x >> 60) as usize % 4;
+                    let mut t = format!("0.{}{m}", "0".repeat(point - 1));
+                    if x & 1 == 1 {
+                        t.insert(0, '-');
+                    }
+                    t
+                }
+                // 19 significant digits with an exponent.
+                _ => format!("{:.18e}", f64::from_bits(0x3F50_0000_0000_0000 | (x >> 12))),
+            };
+            let want: f64 = s.parse().unwrap();
+            if let Some((v, end)) = decimal(s.as_bytes(), 0) {
+                assert_eq!(v.to_bits(), want.to_bits(), "{s}");
+                assert_eq!(end, s.len(), "{s}");
+                taken += 1;
+            }
+        }
+        assert!(taken > 150_000, "the fast path took only {taken}");
+        for (text, want) in [
+            ("9007199254740993e-1", 900719925474099.3f64),
+            ("-0.33357036411762237", -0.33357036411762237),
+            ("0.1000000000000000055", 0.1),
+            ("1.7976931348623157e-5", 1.7976931348623157e-5),
+            // Exact ties, 2^53 + 1 and 2^53 + 3: to the even neighbour.
+            ("90071992547409930e-1", 9007199254740992.0),
+            ("90071992547409950e-1", 9007199254740996.0),
+        ] {
+            let (v, _) = decimal(text.as_bytes(), 0).unwrap_or_else(|| panic!("{text}"));
+            assert_eq!(v.to_bits(), want.to_bits(), "{text}");
+            assert_eq!(
+                v.to_bits(),
+                text.parse::<f64>().unwrap().to_bits(),
+                "{text}"
+            );
+        }
     }
 
     #[test]
