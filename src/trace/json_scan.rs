@@ -458,6 +458,18 @@ pub(super) fn decimal(d: &[u8], mut i: usize) -> Option<(f64, usize)> {
     if d.get(i) == Some(&b'.') {
         i += 1;
         digit(i)?;
+        // Eight digits at a time while they fit in the 19.
+        while digits <= 11 {
+            let Some(word) = d.get(i..i + 8) else { break };
+            let w = u64::from_le_bytes(word.try_into().expect("eight bytes"));
+            if !eight_digits(w) {
+                break;
+            }
+            mantissa = mantissa * 100_000_000 + eight_digits_value(w);
+            digits += 8;
+            exponent -= 8;
+            i += 8;
+        }
         while let Some(c) = digit(i) {
             if digits == 19 {
                 return None;
@@ -510,6 +522,23 @@ pub(super) fn decimal(d: &[u8], mut i: usize) -> Option<(f64, usize)> {
         m / POW10[exponent.unsigned_abs() as usize]
     };
     Some((if negative { -v } else { v }, i))
+}
+
+/// Whether the eight bytes of `w` are all ASCII digits.
+fn eight_digits(w: u64) -> bool {
+    let above = w.wrapping_add(0x4646_4646_4646_4646);
+    let below = w.wrapping_sub(0x3030_3030_3030_3030);
+    (above | below) & 0x8080_8080_8080_8080 == 0
+}
+
+/// The value of eight ASCII digits read as a little-endian word (first digit in the lowest
+/// byte): pairs, then fours, then all eight combined by multiplication.
+fn eight_digits_value(w: u64) -> u64 {
+    let v = w - 0x3030_3030_3030_3030;
+    let v = (v * 10) + (v >> 8);
+    let low = (v & 0x0000_00FF_0000_00FF).wrapping_mul(0x000F_4240_0000_0064);
+    let high = ((v >> 16) & 0x0000_00FF_0000_00FF).wrapping_mul(0x0000_2710_0000_0001);
+    u64::from((low.wrapping_add(high) >> 32) as u32)
 }
 
 /// Each byte value's decimal digits as little-endian bytes of a word, and how many there are.
@@ -572,7 +601,9 @@ fn long_quotient(mantissa: u64, exponent: i32) -> Option<f64> {
     // m ≤ 2^53 is exact; both scalings are by powers of two and stay normal (the value is
     // above 2^53 / 10^22), so they are exact too.
     let scale = shift as i32 - 64 - q as i32;
-    Some(m as f64 * f64::powi(2.0, scale))
+    // 2^scale, built from its exponent bits (scale is within −73..=8).
+    let power = f64::from_bits(((1023 + scale) as u64) << 52);
+    Some(m as f64 * power)
 }
 
 /// Nonzero where a byte of `w` (little-endian) is `"`, `\` or below 0x20; its lowest set bit
@@ -667,6 +698,20 @@ mod tests {
             }
         }
         assert!(taken > 100_000, "the fast path took only {taken}");
+    }
+
+    #[test]
+    fn eight_digits_are_recognised_and_valued() {
+        let word = |s: &[u8; 8]| u64::from_le_bytes(*s);
+        assert!(eight_digits(word(b"01234567")));
+        assert_eq!(eight_digits_value(word(b"01234567")), 1_234_567);
+        assert_eq!(eight_digits_value(word(b"99999999")), 99_999_999);
+        assert_eq!(eight_digits_value(word(b"10000000")), 10_000_000);
+        for b in 0..=255u8 {
+            let mut w = *b"55555555";
+            w[3] = b;
+            assert_eq!(eight_digits(word(&w)), b.is_ascii_digit(), "byte {b:#x}");
+        }
     }
 
     #[test]
