@@ -142,13 +142,16 @@ pub fn token_measures(token: &Token, vocab_size: u64) -> TokenMeasures {
         _ => None,
     };
     let off_greedy = rank.is_some_and(|r| r > 1) || (token.sentinel && !token.top.is_empty());
-    let margin = match (p, best_other) {
-        (Some(p), Some(i)) => Some(p - token.top[i].logprob.exp()),
-        _ => None,
-    };
 
     // The known set K: listed alternatives (each once) plus the chosen token if not listed.
-    let mut known: Vec<f64> = token.top.iter().map(|a| a.logprob.exp()).collect();
+    // Each listed p is computed once, here (on the stack: lists are short).
+    let mut known: smallvec::SmallVec<[f64; 24]> =
+        token.top.iter().map(|a| a.logprob.exp()).collect();
+    let listed = known.len();
+    let margin = match (p, best_other) {
+        (Some(p), Some(i)) => Some(p - known[i]),
+        _ => None,
+    };
     if chosen_idx.is_none() {
         if let Some(p) = p {
             known.push(p);
@@ -164,10 +167,9 @@ pub fn token_measures(token: &Token, vocab_size: u64) -> TokenMeasures {
     } else if known.is_empty() {
         None
     } else {
-        let cap = token
-            .top
+        let cap = known[..listed]
             .iter()
-            .map(|a| a.logprob.exp())
+            .copied()
             .fold(f64::INFINITY, f64::min);
         let cap = if cap.is_finite() { cap } else { 1.0 };
         let unseen = (vocab_size as f64 - known.len() as f64).max(0.0);

@@ -250,7 +250,12 @@ fn reference_entries(doc: &str, region: Range<usize>) -> Vec<(u32, Range<usize>)
         if r.is_empty() || !overlaps(&r, &region) {
             continue;
         }
-        let caps = REFERENCE_ENTRY.captures(line);
+        // The match test alone runs on the fast engines; most lines are not entries.
+        let caps = if REFERENCE_ENTRY.is_match(line) {
+            REFERENCE_ENTRY.captures(line)
+        } else {
+            None
+        };
         let number = caps
             .as_ref()
             .and_then(|c| c.get(1).or(c.get(2)))
