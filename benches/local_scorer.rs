@@ -13,7 +13,10 @@
 //! wheel), llama-server is started on 127.0.0.1 with the same model and thread count and given
 //! the same text as a prompt with `cache_prompt: false`; its `timings.prompt_per_second` (median
 //! of as many runs, each run right after one of hedge's, so that both see the same load) is
-//! printed beside hedge's rate, as a ratio. Threads: all cores, or
+//! printed beside hedge's rate, as a ratio. A third line splits scoring's cost: the same text
+//! evaluated in hedge's own context with the logits of the last position only (what a server's
+//! prompt processing computes) and with the logits of every position (what scoring needs), with
+//! nothing derived from them. Threads: all cores, or
 //! `HEDGE_BENCH_THREADS`. The load average is printed with each line: the figures mean little
 //! on a machine that is busy with something else.
 
@@ -217,6 +220,26 @@ fn main() {
                 s2.evaluated_tokens,
                 s2.reused_tokens,
                 loadavg()
+            );
+            // The same evaluation in hedge's own context, with nothing derived from the logits:
+            // of the last position only (a server's prompt processing), and of every position
+            // (the logits scoring needs).
+            let mut evaluation = |every: bool| {
+                median(
+                    (0..runs)
+                        .map(|_| {
+                            let (n, secs) = m.time_evaluation(text, every).unwrap();
+                            n as f64 / secs
+                        })
+                        .collect(),
+                )
+            };
+            let (last_only, every) = (evaluation(false), evaluation(true));
+            println!(
+                "{}: llama.cpp in hedge's context, logits of the last position only {last_only:.0} tokens/s, of every position {every:.0} tokens/s (medians of {runs}); hedge / last-only = {:.2}, every-position / last-only = {:.2}",
+                m.name(),
+                rate / last_only,
+                every / last_only,
             );
             if !theirs.is_empty() {
                 let t = median(theirs.clone());

@@ -24,6 +24,7 @@ use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::model::LlamaModel;
 use llama_cpp_2::token::LlamaToken;
 
+use super::distribution::Distribution;
 use crate::trace::{Alternative, Token, Trace, TraceFormat};
 
 /// How many alternatives each token lists.
@@ -254,6 +255,42 @@ impl LocalModel {
         self.ctx.clear_kv_cache();
         self.kv.clear();
         self.prev = Previous::default();
+    }
+
+    /// Evaluate `text` (after BOS, up to the context's length) in this model's context without
+    /// scoring it, and return the tokens evaluated and the seconds taken: with `every_position`
+    /// the logits of every position are computed (what scoring needs) but nothing is derived
+    /// from them; without it only the last position's are, as a server processes a prompt. The
+    /// two parts of scoring's cost, for the benchmark; the KV cache is emptied before and after.
+    #[doc(hidden)]
+    pub fn time_evaluation(
+        &mut self,
+        text: &str,
+        every_position: bool,
+    ) -> Result<(usize, f64), String> {
+        let (ids, _) = self.tokenize_text(text)?;
+        let mut seq: Vec<LlamaToken> = self.bos.into_iter().collect();
+        seq.extend(ids);
+        seq.truncate(self.n_ctx);
+        self.reset();
+        let started = std::time::Instant::now();
+        let mut batch = LlamaBatch::new(self.batch, 1);
+        for (c, chunk) in seq.chunks(self.batch).enumerate() {
+            batch.clear();
+            for (j, &tok) in chunk.iter().enumerate() {
+                let pos = c * self.batch + j;
+                let logits = every_position || pos + 1 == seq.len();
+                batch
+                    .add(tok, pos as i32, &[0], logits)
+                    .map_err(|e| format!("llama.cpp batch: {e}"))?;
+            }
+            self.ctx
+                .decode(&mut batch)
+                .map_err(|e| format!("llama.cpp could not evaluate the text: {e}"))?;
+        }
+        let secs = started.elapsed().as_secs_f64();
+        self.reset();
+        Ok((seq.len(), secs))
     }
 
     /// Score `text` teacher-forced, after the optional `context` (such as the prompt it answered;
@@ -568,74 +605,9 @@ fn common_prefix(a: &[LlamaToken], b: &[LlamaToken]) -> usize {
     a.iter().zip(b).take_while(|(x, y)| x == y).count()
 }
 
-/// The softmax of one row of logits, summarised: ln p(i) = logit(i) − `log_z`.
-struct Distribution {
-    log_z: f64,
-    entropy_bits: f64,
-}
-
-impl Distribution {
-    fn of(logits: &[f32]) -> Distribution {
-        let max = logits
-            .iter()
-            .copied()
-            .filter(|l| l.is_finite())
-            .fold(f32::NEG_INFINITY, f32::max) as f64;
-        // s = Σ e^x, t = Σ x e^x with x = logit − max; H = ln s − t / s (nats).
-        let (mut s, mut t) = (0.0f64, 0.0f64);
-        for &l in logits {
-            let x = l as f64 - max;
-            if x.is_finite() {
-                let e = x.exp();
-                s += e;
-                t += x * e;
-            }
-        }
-        let ln_s = s.ln();
-        let h = (ln_s - t / s).max(0.0);
-        Distribution {
-            log_z: max + ln_s,
-            entropy_bits: h / std::f64::consts::LN_2,
-        }
-    }
-
-    fn logprob(&self, logit: f32) -> f64 {
-        (logit as f64 - self.log_z).min(0.0)
-    }
-
-    /// The `k` most likely token ids with their ln p, most likely first (lower id first on ties).
-    fn top(&self, logits: &[f32], k: usize) -> Vec<(usize, f64)> {
-        let mut best: Vec<(f32, usize)> = Vec::with_capacity(k + 1);
-        for (i, &l) in logits.iter().enumerate() {
-            if !l.is_finite() || (best.len() == k && l <= best[k - 1].0) {
-                continue;
-            }
-            let at = best.partition_point(|&(b, _)| b >= l);
-            best.insert(at, (l, i));
-            best.truncate(k);
-        }
-        best.into_iter()
-            .map(|(l, i)| (i, self.logprob(l)))
-            .collect()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn distribution_matches_the_definition() {
-        let logits = [1.0f32, 2.0, 0.5, -1.0, 2.0];
-        let d = Distribution::of(&logits);
-        let z: f64 = logits.iter().map(|&l| (l as f64).exp()).sum();
-        let p: Vec<f64> = logits.iter().map(|&l| (l as f64).exp() / z).collect();
-        let h: f64 = -p.iter().map(|p| p * p.log2()).sum::<f64>();
-        assert!((d.entropy_bits - h).abs() < 1e-12);
-        assert!((d.logprob(2.0) - p[1].ln()).abs() < 1e-12);
-        let top = d.top(&logits, 3);
-        assert_eq!(top.iter().map(|t| t.0).collect::<Vec<_>>(), vec![1, 4, 0]);
-    }
 
     #[test]
     fn windows_cover_every_position_once() {

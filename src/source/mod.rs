@@ -4,6 +4,7 @@
 pub mod api_key;
 pub mod chunks;
 mod cut;
+mod distribution;
 pub mod draft;
 pub mod http;
 pub mod inline;
