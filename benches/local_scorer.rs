@@ -55,6 +55,12 @@ fn loadavg() -> String {
         .unwrap_or_else(|| "?".into())
 }
 
+/// A pause before each timed run: the threads of llama.cpp (hedge's and the server's) keep
+/// spinning a while after their work, which on a 2-core machine would slow whichever runs next.
+fn settle() {
+    std::thread::sleep(Duration::from_millis(500));
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -182,6 +188,7 @@ fn main() {
             let (mut n_tokens, mut prompt_n) = (0, 0);
             for _ in 0..runs {
                 m.reset();
+                settle();
                 let started = Instant::now();
                 let trace = m.score(text, None).unwrap();
                 let secs = started.elapsed().as_secs_f64();
@@ -189,6 +196,7 @@ fn main() {
                 n_tokens = trace.tokens.len();
                 rates.push(stats.evaluated_tokens as f64 / secs);
                 if let Some(s) = &server {
+                    settle();
                     let (r, pn) = s.prompt_rate(text);
                     theirs.push(r);
                     prompt_n = pn;
@@ -228,6 +236,7 @@ fn main() {
                 median(
                     (0..runs)
                         .map(|_| {
+                            settle();
                             let (n, secs) = m.time_evaluation(text, every).unwrap();
                             n as f64 / secs
                         })
