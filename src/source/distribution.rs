@@ -64,8 +64,7 @@ impl Distribution {
 /// on a CPU with AVX2 and FMA it is done four at a time.
 fn exp_sums(logits: &[f32], max: f64) -> (f64, f64) {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-    {
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
         // SAFETY: the CPU has both features the function is compiled for (checked just above).
         return unsafe { avx2::exp_sums(logits, max) };
     }
