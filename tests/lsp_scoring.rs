@@ -98,3 +98,57 @@ async fn an_unreachable_server_is_one_diagnostic_not_a_hang() {
         .await;
     assert_eq!(h["result"], Value::Null);
 }
+
+#[tokio::test]
+async fn an_edit_stops_the_scoring_of_the_old_text() {
+    let (_dir, uri) = setup();
+    let answer = http_fixture::scoring::responder(hedge::source::http::ServerKind::Vllm);
+    // The opened text's request is answered one byte every 100 ms (a minute in all); the edited
+    // text's at once.
+    let server = http_fixture::serve(move |req, n| {
+        if n == 0 {
+            http_fixture::Reply::Drip(std::time::Duration::from_millis(100), 600)
+        } else {
+            http_fixture::json_reply(200, &answer(&http_fixture::sent_text(&req.body)))
+        }
+    });
+    let mut c = Client::start(None);
+    let scoring = json!({"scoring": {"server": "vllm", "endpoint": server.base, "model": "m"}});
+    c.initialize(json!({}), scoring).await;
+    c.open(&uri, DOC).await;
+    let started = std::time::Instant::now();
+    while server.count() == 0 {
+        assert!(started.elapsed().as_secs() < 10, "no scoring request");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let edited = DOC.replace("1903", "1911");
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": 2}, "contentChanges": [{"text": edited}]}),
+    )
+    .await;
+    // The edited text is scored and analysed.
+    let started = std::time::Instant::now();
+    loop {
+        let s = c
+            .request("hedge/summary", json!({"textDocument": {"uri": uri}}))
+            .await;
+        if s["result"]["status"] == "ready" {
+            break;
+        }
+        assert!(started.elapsed().as_secs() < 10, "never scored: {s}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(server.count(), 2);
+    assert_eq!(http_fixture::sent_text(&server.take()[1].body), edited);
+    // hedge hung up on the old text's answer instead of reading it to the end.
+    let started = std::time::Instant::now();
+    while server.broken() == 0 {
+        assert!(
+            started.elapsed().as_secs() < 5,
+            "the old text's request was not dropped"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(server.broken(), 1);
+}

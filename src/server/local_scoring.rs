@@ -33,14 +33,6 @@ pub fn warning(s: &Settings) -> Option<String> {
     (!cfg!(feature = "local")).then(|| format!("hedge: {NOT_BUILT}"))
 }
 
-/// Is the document at `path` (if any) still open with exactly `text`?
-fn still_current(state: &State, path: Option<&Path>, text: &str) -> bool {
-    let Some(path) = path else { return true };
-    state.docs.iter().any(|d| {
-        d.path.as_deref() == Some(path) && d.rope.len_bytes() == text.len() && d.text() == text
-    })
-}
-
 /// Score `text` with the local model named in the settings. `Err` is the reason, one line.
 pub fn score(
     state: &State,
@@ -54,7 +46,7 @@ pub fn score(
         .and_then(|s| s.model.as_deref())
         .filter(|m| !m.is_empty())
         .ok_or("`scoring` with server `local` needs `model`: the path of a GGUF file")?;
-    let mut cancelled = || !still_current(state, path, text);
+    let mut cancelled = || !state.still_current(path, text);
     run(Path::new(model), text, &mut cancelled)
 }
 

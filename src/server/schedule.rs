@@ -179,10 +179,16 @@ fn score_over_http(
         super::local_scoring::score(state, settings, path, text)
     } else {
         match scorer_for(state, scoring) {
-            Ok(scorer) => tokio::runtime::Handle::current()
-                .block_on(scorer.score(text, None, &|_| {}))
-                .map(|s| s.trace)
-                .map_err(|e| e.message),
+            Ok(scorer) => tokio::runtime::Handle::current().block_on(async {
+                // Dropping the scoring stops its requests; chunks already scored stay in the
+                // cache for the next text.
+                tokio::select! {
+                    scored = scorer.score(text, None, &|_| {}) => {
+                        scored.map(|s| s.trace).map_err(|e| e.message)
+                    }
+                    () = changed(state, path, text) => Err("scoring was cancelled".into()),
+                }
+            }),
             Err(e) => Err(e),
         }
     };
@@ -197,6 +203,13 @@ fn score_over_http(
             trace_path: None,
         },
         Err(e) => fail(e.to_string()),
+    }
+}
+
+/// Resolves once the document no longer has `text` (edited or closed), checked every 100 ms.
+async fn changed(state: &State, path: Option<&Path>, text: &str) {
+    while state.still_current(path, text) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 

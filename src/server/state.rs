@@ -54,6 +54,15 @@ pub struct State {
 }
 
 impl State {
+    /// Is the document at `path` (if any) still open with exactly `text`? Scoring asks, to
+    /// stop work on a text the user has since changed.
+    pub fn still_current(&self, path: Option<&Path>, text: &str) -> bool {
+        let Some(path) = path else { return true };
+        self.docs.iter().any(|d| {
+            d.path.as_deref() == Some(path) && d.rope.len_bytes() == text.len() && d.text() == text
+        })
+    }
+
     pub fn new(dismissals: Dismissals) -> State {
         State {
             docs: DashMap::new(),

@@ -8,6 +8,7 @@ pub mod scoring;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -56,11 +57,18 @@ pub type Handler = dyn Fn(&Req, usize) -> Reply + Send + Sync;
 pub struct Fixture {
     pub base: String,
     pub requests: Arc<Mutex<Vec<Req>>>,
+    /// Connections that ended in an error while the reply was being read or written: for a
+    /// dripping reply, the client hung up.
+    pub broken: Arc<AtomicUsize>,
 }
 
 impl Fixture {
     pub fn count(&self) -> usize {
         self.requests.lock().unwrap().len()
+    }
+
+    pub fn broken(&self) -> usize {
+        self.broken.load(Ordering::SeqCst)
     }
 
     pub fn take(&self) -> Vec<Req> {
@@ -73,17 +81,25 @@ pub fn serve(handler: impl Fn(&Req, usize) -> Reply + Send + Sync + 'static) -> 
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let requests = Arc::new(Mutex::new(Vec::new()));
+    let broken = Arc::new(AtomicUsize::new(0));
     let (reqs, handler): (_, Arc<Handler>) = (requests.clone(), Arc::new(handler));
+    let errors = broken.clone();
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(stream) = stream else { continue };
-            let (reqs, handler) = (reqs.clone(), handler.clone());
+            let (reqs, handler, errors) = (reqs.clone(), handler.clone(), errors.clone());
             std::thread::spawn(move || {
-                let _ = connection(stream, &reqs, &*handler);
+                if connection(stream, &reqs, &*handler).is_err() {
+                    errors.fetch_add(1, Ordering::SeqCst);
+                }
             });
         }
     });
-    Fixture { base, requests }
+    Fixture {
+        base,
+        requests,
+        broken,
+    }
 }
 
 fn connection(stream: TcpStream, reqs: &Mutex<Vec<Req>>, handler: &Handler) -> std::io::Result<()> {
