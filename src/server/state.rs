@@ -59,7 +59,8 @@ impl State {
     pub fn still_current(&self, path: Option<&Path>, text: &str) -> bool {
         let Some(path) = path else { return true };
         self.docs.iter().any(|d| {
-            d.path.as_deref() == Some(path) && d.rope.len_bytes() == text.len() && d.text() == text
+            // Compared chunk by chunk (and by length first), without copying the document.
+            d.path.as_deref() == Some(path) && d.rope == text
         })
     }
 
