@@ -50,6 +50,27 @@ pub fn analyze(doc: &str, trace: &Trace, cfg: &Config) -> Result<Analysis, Analy
     analyze_with(doc, trace, cfg, || None)
 }
 
+/// Get the trace of `doc` from `read` (reading and parsing a file) and analyse the two. A
+/// large document's spans are found on a second thread while the trace is read: that thread
+/// would otherwise wait for the alignment, and reading a file leaves a core idle.
+pub fn read_and_analyze<E>(
+    doc: &str,
+    cfg: &Config,
+    read: impl FnOnce() -> Result<Trace, E>,
+) -> Result<(Trace, Result<Analysis, AnalysisError>), E> {
+    if doc.len() < PARALLEL_SPANS_BYTES {
+        let trace = read()?;
+        let analysis = analyze_with(doc, &trace, cfg, || None);
+        return Ok((trace, analysis));
+    }
+    std::thread::scope(|s| {
+        let spans = s.spawn(|| crate::spans::segment(doc, 0..doc.len()));
+        let trace = read()?;
+        let analysis = analyze_with(doc, &trace, cfg, || spans.join().ok());
+        Ok((trace, analysis))
+    })
+}
+
 /// Documents at least this large find their spans on a second thread.
 const PARALLEL_SPANS_BYTES: usize = 64 * 1024;
 

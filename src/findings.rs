@@ -2,6 +2,7 @@
 
 use std::ops::Range;
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
@@ -420,9 +421,59 @@ pub fn find_with(
         Some(spans) if extent == (0..doc.len()) => spans,
         _ => spans::segment(doc, extent),
     };
+    // A span is judged on its own tokens, and skipped only when it overlaps an earlier
+    // finding; parts of the document that no span crosses are judged independently, so a long
+    // document is judged on every core.
+    let parts = independent_parts(&spans, PARALLEL_SPANS, rayon::current_num_threads());
+    let mut out: Vec<Finding> = if parts.len() > 1 {
+        parts
+            .into_par_iter()
+            .map(|part| judge_spans(&ctx, &placed, part))
+            .flatten()
+            .collect()
+    } else {
+        judge_spans(&ctx, &placed, &spans)
+    };
+    out.sort_by_key(|f| (f.range.start, f.range.end));
+    if let Some(c) = trace
+        .model
+        .as_deref()
+        .and_then(crate::eval::calibration::for_model)
+    {
+        for f in out.iter_mut().filter(|f| f.code != Code::UncertainSentence) {
+            f.message
+                .push_str(&calibrated_odds(c, f.min_p.unwrap_or(0.0)));
+        }
+    }
+    out
+}
+
+/// Spans (sorted by start) at least this many to a part before a document is judged in parts.
+const PARALLEL_SPANS: usize = 16 * 1024;
+
+/// Cut `spans` (sorted by start) into at most `n` runs of at least `min` spans each, only
+/// where no span of a run reaches into the next one.
+fn independent_parts(spans: &[Span], min: usize, n: usize) -> Vec<&[Span]> {
+    let n = n.min(spans.len() / min.max(1)).max(1);
+    let mut parts = Vec::with_capacity(n);
+    let (mut from, mut end) = (0, 0);
+    for (i, s) in spans.iter().enumerate() {
+        let goal = spans.len() * (parts.len() + 1) / n;
+        if parts.len() + 1 < n && i >= goal && i > from && s.range.start >= end {
+            parts.push(&spans[from..i]);
+            from = i;
+        }
+        end = end.max(s.range.end);
+    }
+    parts.push(&spans[from..]);
+    parts
+}
+
+/// Findings of `spans` in the order they are judged: claims first, then words outside flagged
+/// claims, then sentences.
+fn judge_spans(ctx: &Ctx<'_>, placed: &PlacedTokens, spans: &[Span]) -> Vec<Finding> {
     let mut out: Vec<Finding> = Vec::new();
     let mut taken: std::collections::BTreeMap<usize, usize> = std::collections::BTreeMap::new();
-    // Claims first, then words outside flagged claims, then sentences.
     let rank = |k: SpanKind| match k {
         SpanKind::Citation => 0,
         SpanKind::Number | SpanKind::Name | SpanKind::Claim => 1,
@@ -443,10 +494,10 @@ pub fn find_with(
         {
             continue;
         }
-        let st = spans::span_stats(span, &placed, measures);
+        let st = spans::span_stats(span, placed, ctx.m);
         // A span with text no token produced (edited since) is not judged: its probabilities
         // would describe other text.
-        if st.tokens.is_empty() || !fully_placed(doc, &span.range, &st.tokens, ranges) {
+        if st.tokens.is_empty() || !fully_placed(ctx.doc, &span.range, &st.tokens, ctx.ranges) {
             continue;
         }
         let f = match span.kind {
@@ -460,17 +511,6 @@ pub fn find_with(
             taken.insert(f.range.start, f.range.end);
         }
         out.extend(f);
-    }
-    out.sort_by_key(|f| (f.range.start, f.range.end));
-    if let Some(c) = trace
-        .model
-        .as_deref()
-        .and_then(crate::eval::calibration::for_model)
-    {
-        for f in out.iter_mut().filter(|f| f.code != Code::UncertainSentence) {
-            f.message
-                .push_str(&calibrated_odds(c, f.min_p.unwrap_or(0.0)));
-        }
     }
     out
 }

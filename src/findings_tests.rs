@@ -106,3 +106,70 @@ fn markup_alternatives_are_hidden() {
     assert!(is_control_or_markup("<h1>"));
     assert!(!is_control_or_markup("2012"));
 }
+
+#[test]
+fn a_long_document_judged_in_parts_gives_the_findings_of_one_pass() {
+    let sentence = "In 1867 Marie Curie met Smith et al. (2019) in Paris, and 42% agreed [2]. ";
+    let mut doc = sentence.repeat(900);
+    doc.push_str("\n\nReferences\n[2] A. Smith. A Study. 2019.\n");
+    let tokens: Vec<Token> = doc
+        .split_inclusive(' ')
+        .enumerate()
+        .map(|(i, w)| Token {
+            bytes: w.as_bytes().into(),
+            logprob: Some(-((i % 13) as f64) * 0.7),
+            ..Token::default()
+        })
+        .collect();
+    let trace = Trace::new(TraceFormat::Native, tokens);
+    let ranges = align(trace.tokens.iter().map(|t| t.bytes.as_slice()), &doc).ranges;
+    let m = measure_tokens(&trace, 50_000);
+    let cfg = Config::default();
+    let spans = crate::spans::segment(&doc, 0..doc.len());
+    let parts = independent_parts(&spans, 1000, 4);
+    assert_eq!(parts.len(), 4);
+    assert_eq!(parts.iter().map(|p| p.len()).sum::<usize>(), spans.len());
+    for w in parts.windows(2) {
+        let reach = w[0].iter().map(|s| s.range.end).max().unwrap();
+        assert!(reach <= w[1][0].range.start, "a span crosses a cut");
+    }
+    let placed = PlacedTokens::new(&ranges);
+    let ctx = Ctx {
+        doc: &doc,
+        trace: &trace,
+        ranges: &ranges,
+        m: &m,
+        cfg: &cfg,
+    };
+    let mut one_pass = judge_spans(&ctx, &placed, &spans);
+    one_pass.sort_by_key(|f| (f.range.start, f.range.end));
+    let mut in_parts: Vec<Finding> = parts
+        .iter()
+        .flat_map(|p| judge_spans(&ctx, &placed, p))
+        .collect();
+    in_parts.sort_by_key(|f| (f.range.start, f.range.end));
+    assert!(in_parts.len() > 1000, "{}", in_parts.len());
+    assert!(in_parts.iter().any(|f| f.kind == SpanKind::Sentence));
+    assert_eq!(in_parts, one_pass);
+    assert_eq!(find(&doc, &trace, &ranges, &m, &cfg), one_pass);
+}
+
+#[test]
+fn spans_that_reach_across_every_cut_leave_one_part() {
+    let span = |r: std::ops::Range<usize>| Span {
+        kind: SpanKind::Word,
+        range: r,
+        linked: None,
+    };
+    let mut spans = vec![span(0..1000)];
+    spans.extend((1..100).map(|i| span(i..i + 1)));
+    assert_eq!(independent_parts(&spans, 10, 4).len(), 1);
+    spans[0] = span(0..1);
+    assert_eq!(
+        independent_parts(&spans, 10, 4)
+            .iter()
+            .map(|p| p.len())
+            .collect::<Vec<_>>(),
+        vec![25, 25, 25, 25]
+    );
+}

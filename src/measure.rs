@@ -4,6 +4,8 @@
 //! bits. Entropy from a top-k list is an interval, because the probability mass outside the list
 //! could be packed into a few tokens or spread over the whole vocabulary.
 
+use rayon::prelude::*;
+
 use crate::trace::{Token, Trace};
 
 const LN2: f64 = std::f64::consts::LN_2;
@@ -203,14 +205,27 @@ fn chosen_in_top(token: &Token) -> Option<usize> {
     token.top.iter().position(|a| a.bytes == token.bytes)
 }
 
-/// Measures of every token of a trace, in order.
+/// Measures of every token of a trace, in order. A long trace is measured on every core: each
+/// token's measures depend on that token alone.
 pub fn measure_tokens(trace: &Trace, vocab_size: u64) -> Vec<TokenMeasures> {
+    if trace.tokens.len() < PARALLEL_TOKENS {
+        return trace
+            .tokens
+            .iter()
+            .map(|t| token_measures(t, vocab_size))
+            .collect();
+    }
     trace
         .tokens
-        .iter()
+        .par_iter()
+        .with_min_len(PARALLEL_TOKENS / 2)
         .map(|t| token_measures(t, vocab_size))
         .collect()
 }
+
+/// Traces at least this long are measured in parallel (below it, starting the threads costs
+/// more than it saves).
+const PARALLEL_TOKENS: usize = 32 * 1024;
 
 /// Whole-sequence figures over the tokens with a known logprob; sentinels are counted, never
 /// averaged in as −9999.

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use hedge::analysis::analyze;
+use hedge::analysis::{analyze, read_and_analyze};
 use hedge::config::Config;
 use hedge::report::FileReport;
 use hedge::source::{inline, sidecar};
@@ -112,14 +112,16 @@ pub fn analyse_file(doc_path: &Path, args: &TraceArgs) -> Result<Vec<FileReport>
         }
     };
     let trace_shown = trace_path.display().to_string();
-    let trace = read_trace_file_with(
-        &trace_path,
-        args.trace_format,
-        args.max_trace_bytes,
-        &options,
-    )
+    let (trace, analysis) = read_and_analyze(&doc, &cfg, || {
+        read_trace_file_with(
+            &trace_path,
+            args.trace_format,
+            args.max_trace_bytes,
+            &options,
+        )
+    })
     .map_err(|e| format!("{trace_shown}: {e}"))?;
-    let analysis = analyze(&doc, &trace, &cfg).map_err(|e| format!("{trace_shown}: {e}"))?;
+    let analysis = analysis.map_err(|e| format!("{trace_shown}: {e}"))?;
     Ok(vec![FileReport::new(
         shown,
         trace_shown,
