@@ -482,6 +482,8 @@ fn judge_spans(ctx: &Ctx<'_>, placed: &PlacedTokens, spans: &[Span]) -> Vec<Find
     };
     let mut ordered: Vec<&Span> = spans.iter().collect();
     ordered.sort_by_key(|s| (rank(s.kind), s.range.start));
+    // Where the last span of each rank was found among the tokens: the next one is near.
+    let mut near = [0; 4];
     for span in ordered {
         // Claims and words never overlap an earlier claim or word finding (those are kept
         // disjoint, so the nearest one starting before this span's end decides).
@@ -494,7 +496,8 @@ fn judge_spans(ctx: &Ctx<'_>, placed: &PlacedTokens, spans: &[Span]) -> Vec<Find
         {
             continue;
         }
-        let st = spans::span_stats(span, placed, ctx.m);
+        let near = &mut near[rank(span.kind)];
+        let st = spans::span_stats_near(span, placed, ctx.m, near);
         // A span with text no token produced (edited since) is not judged: its probabilities
         // would describe other text.
         if st.tokens.is_empty() || !fully_placed(ctx.doc, &span.range, &st.tokens, ctx.ranges) {

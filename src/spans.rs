@@ -315,9 +315,21 @@ impl PlacedTokens {
 
     /// Indices of tokens overlapping `r`, in document order.
     pub fn overlapping(&self, r: &Range<usize>) -> impl Iterator<Item = usize> + '_ {
+        self.overlapping_near(r, &mut 0)
+    }
+
+    /// [`overlapping`](Self::overlapping), searching from `near`, the place of a previous
+    /// lookup, which it updates: spans visited in document order are found in a few steps
+    /// instead of a binary search over every token (whose steps miss the cache).
+    pub fn overlapping_near(
+        &self,
+        r: &Range<usize>,
+        near: &mut usize,
+    ) -> impl Iterator<Item = usize> + '_ {
         // Ends are non-decreasing in practice; search a little earlier to be safe with the
         // shared ranges of split characters.
-        let first = self.placed.partition_point(|(t, _)| t.end <= r.start);
+        let first = gallop(&self.placed, *near, |(t, _)| t.end <= r.start);
+        *near = first;
         let first = first.saturating_sub(4);
         let r = r.clone();
         self.placed[first..]
@@ -328,8 +340,43 @@ impl PlacedTokens {
     }
 }
 
+/// `slice.partition_point(pred)`, found by steps that double outward from `near`: a few
+/// steps when the answer is close to it.
+fn gallop<T>(slice: &[T], near: usize, pred: impl Fn(&T) -> bool) -> usize {
+    let near = near.min(slice.len());
+    if near < slice.len() && pred(&slice[near]) {
+        // The answer is after `near`.
+        let (mut lo, mut step) = (near + 1, 1);
+        while lo + step <= slice.len() && pred(&slice[lo + step - 1]) {
+            lo += step;
+            step *= 2;
+        }
+        let hi = (lo + step).min(slice.len());
+        lo + slice[lo..hi].partition_point(pred)
+    } else {
+        // The answer is at or before `near`.
+        let (mut hi, mut step) = (near, 1);
+        while hi >= step && !pred(&slice[hi - step]) {
+            hi -= step;
+            step *= 2;
+        }
+        let lo = hi.saturating_sub(step);
+        lo + slice[lo..hi].partition_point(pred)
+    }
+}
+
 pub fn span_stats(span: &Span, placed: &PlacedTokens, m: &[TokenMeasures]) -> SpanStats {
-    let mut tokens: Vec<usize> = placed.overlapping(&span.range).collect();
+    span_stats_near(span, placed, m, &mut 0)
+}
+
+/// [`span_stats`], looking the tokens up from `near` (see [`PlacedTokens::overlapping_near`]).
+pub fn span_stats_near(
+    span: &Span,
+    placed: &PlacedTokens,
+    m: &[TokenMeasures],
+    near: &mut usize,
+) -> SpanStats {
+    let mut tokens: Vec<usize> = placed.overlapping_near(&span.range, near).collect();
     if let Some(l) = &span.linked {
         tokens.extend(placed.overlapping(l));
     }

@@ -98,3 +98,19 @@ fn placed_tokens_overlap_lookup() {
     assert_eq!(p.overlapping(&(12..13)).collect::<Vec<_>>(), vec![5]);
     assert_eq!(p.extent(), Some(0..15));
 }
+
+#[test]
+fn a_search_from_anywhere_finds_the_partition_point() {
+    let ends: Vec<usize> = (0..300).map(|i| i / 3 * 5).collect();
+    for at in 0..520 {
+        let expected = ends.partition_point(|&e| e <= at);
+        for near in [0, 1, 2, 7, 150, 298, 299, 300, 1000] {
+            assert_eq!(
+                gallop(&ends, near, |&e| e <= at),
+                expected,
+                "at {at} near {near}"
+            );
+        }
+    }
+    assert_eq!(gallop(&[] as &[usize], 5, |&e| e <= 3), 0);
+}
