@@ -6,6 +6,7 @@
 
 pub mod detect;
 mod fast;
+mod file;
 pub mod gemini;
 pub mod hf_transformers;
 mod json_scan;
@@ -347,7 +348,7 @@ pub fn read_trace_file_with(
             limit: max_bytes,
         });
     }
-    let data = std::fs::read(path).map_err(|e| TraceError::Io(e.to_string()))?;
+    let data = file::read_whole(path).map_err(|e| TraceError::Io(e.to_string()))?;
     parse_trace_with(&data, forced, options)
 }
 
