@@ -71,7 +71,9 @@ static QUOTED: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 static REFERENCES_HEADING: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?im)^[#*\s]*(references|bibliography|works cited|sources|citations)\b.*$")
+    // An ASCII word boundary: with a Unicode one, the fast engines give up at the first
+    // non-ASCII character and the slow one reads the rest of the document (20 ms per MB).
+    Regex::new(r"(?im)^[#*\s]*(references|bibliography|works cited|sources|citations)(?-u:\b).*$")
         .expect("heading pattern")
 });
 
@@ -137,11 +139,7 @@ pub fn segment(doc: &str, region: Range<usize>) -> Vec<Span> {
             });
         }
     }
-    let inside_citation = |r: &Range<usize>, claims: &[Span]| {
-        claims
-            .iter()
-            .any(|c| c.kind == SpanKind::Citation && overlaps(&c.range, r))
-    };
+    let citations = RangeSet::new(claims.iter().map(|c| c.range.clone()));
     let mut others = Vec::new();
     for m in QUOTED.find_iter(text) {
         if m.as_str().split_whitespace().count() >= 2 {
@@ -188,7 +186,7 @@ pub fn segment(doc: &str, region: Range<usize>) -> Vec<Span> {
             linked: None,
         });
     }
-    others.retain(|s| !inside_citation(&s.range, &claims));
+    others.retain(|s| !citations.overlaps(&s.range));
     claims.extend(others);
 
     for (i, w) in text.split_word_bound_indices() {
@@ -214,6 +212,35 @@ pub fn segment(doc: &str, region: Range<usize>) -> Vec<Span> {
     claims.sort_by_key(|s| (s.range.start, s.kind));
     claims.dedup_by(|a, b| a.range == b.range && a.kind == b.kind);
     claims
+}
+
+/// Ranges, for asking whether any of them overlaps a given one in O(log n).
+struct RangeSet {
+    /// Sorted by start.
+    ranges: Vec<Range<usize>>,
+    /// `reach[i]`: the largest end among `ranges[..=i]`.
+    reach: Vec<usize>,
+}
+
+impl RangeSet {
+    fn new(ranges: impl IntoIterator<Item = Range<usize>>) -> RangeSet {
+        let mut ranges: Vec<Range<usize>> = ranges.into_iter().collect();
+        ranges.sort_by_key(|r| r.start);
+        let reach = ranges
+            .iter()
+            .scan(0, |end, r| {
+                *end = r.end.max(*end);
+                Some(*end)
+            })
+            .collect();
+        RangeSet { ranges, reach }
+    }
+
+    fn overlaps(&self, r: &Range<usize>) -> bool {
+        // Among the ranges that start before `r` ends, one reaches past its start.
+        let before_end = self.ranges.partition_point(|c| c.start < r.end);
+        before_end > 0 && self.reach[before_end - 1] > r.start
+    }
 }
 
 fn contains(outer: &Range<usize>, inner: &Range<usize>) -> bool {

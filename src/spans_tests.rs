@@ -114,3 +114,27 @@ fn a_search_from_anywhere_finds_the_partition_point() {
     }
     assert_eq!(gallop(&[] as &[usize], 5, |&e| e <= 3), 0);
 }
+
+#[test]
+fn a_range_set_answers_as_a_scan_of_its_ranges() {
+    let ranges = [3..9, 0..2, 20..21, 5..6, 12..12, 30..40, 31..33];
+    let set = RangeSet::new(ranges.iter().cloned());
+    for start in 0..45 {
+        for end in start..46 {
+            let r = start..end;
+            let scan = ranges.iter().any(|c| overlaps(c, &r));
+            assert_eq!(set.overlaps(&r), scan, "{r:?}");
+        }
+    }
+    assert!(!RangeSet::new([]).overlaps(&(0..10)));
+}
+
+#[test]
+fn a_references_heading_is_found_after_non_ascii_text() {
+    let doc = "Café “quoted” – text.\n\n## References\n- Smith, J. (2019). A Study. Nature.\n";
+    let spans = segment(doc, 0..doc.len());
+    let entry = doc.find("- Smith").unwrap();
+    assert!(spans
+        .iter()
+        .any(|s| s.kind == SpanKind::Citation && s.range == (entry..doc.len() - 1)));
+}
