@@ -63,7 +63,9 @@ impl LineIndex {
         let piece = &text[start..end];
         let character = match enc {
             Encoding::Utf8 => piece.len(),
-            Encoding::Utf16 => piece.encode_utf16().count(),
+            // Every character is one UTF-16 unit but those beyond the BMP (4 UTF-8 bytes),
+            // which are two; both counts run over bytes, many at a time.
+            Encoding::Utf16 => piece.chars().count() + piece.bytes().filter(|&b| b >= 0xF0).count(),
             Encoding::Utf32 => piece.chars().count(),
         };
         Position {
@@ -120,6 +122,20 @@ mod tests {
 
     fn pos(line: u32, character: u32) -> Position {
         Position { line, character }
+    }
+
+    #[test]
+    fn utf16_columns_count_astral_characters_twice() {
+        let text = "aé€😀b𝕏\u{10FFFF}z";
+        let idx = LineIndex::new(text);
+        for (offset, _) in text.char_indices().chain([(text.len(), ' ')]) {
+            let expected = text[..offset].encode_utf16().count() as u32;
+            assert_eq!(
+                idx.position(text, offset, Encoding::Utf16),
+                pos(0, expected)
+            );
+        }
+        assert_eq!(idx.position(text, text.len(), Encoding::Utf16), pos(0, 11));
     }
 
     #[test]

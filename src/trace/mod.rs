@@ -349,7 +349,9 @@ pub fn read_trace_file_with(
         });
     }
     let data = file::read_whole(path).map_err(|e| TraceError::Io(e.to_string()))?;
-    parse_trace_with(&data, forced, options)
+    let trace = parse_trace_with(&data, forced, options);
+    file::release(data);
+    trace
 }
 
 /// Sentinel detection shared by every reader: −9999 (OpenAI, vLLM) and the float minimum
