@@ -339,13 +339,17 @@ impl Ctx<'_> {
     }
 
     fn judge_sentence(&self, span: &Span, st: &SpanStats) -> Option<Finding> {
-        let scored: Vec<f64> = st
+        let (sum, scored) = st
             .tokens
             .iter()
             .filter_map(|&i| self.m[i].logprob)
-            .collect();
-        let ppl = crate::measure::perplexity(&scored)?;
-        if scored.len() < 3 || ppl <= self.cfg.thresholds.sentence_perplexity {
+            .fold((0.0, 0usize), |(sum, n), lp| (sum + lp, n + 1));
+        if scored < 3 {
+            return None;
+        }
+        // The perplexity of those tokens, as `measure::perplexity` gives it.
+        let ppl = (-sum / scored as f64).exp();
+        if ppl <= self.cfg.thresholds.sentence_perplexity {
             return None;
         }
         let mut f = self.finding(span, st, Code::UncertainSentence, Severity::Hint)?;
@@ -353,7 +357,7 @@ impl Ctx<'_> {
             "{}: perplexity {:.1} over {} tokens (the model was often unsure in this sentence)",
             quoted(&self.doc[span.range.clone()]),
             ppl,
-            scored.len()
+            scored
         );
         Some(f)
     }
@@ -366,13 +370,31 @@ fn fully_placed(
     tokens: &[usize],
     ranges: &[Option<Range<usize>>],
 ) -> bool {
-    let mut at = span.start;
-    let mut covered: Vec<Range<usize>> = tokens.iter().filter_map(|&i| ranges[i].clone()).collect();
-    covered.sort_by_key(|r| r.start);
+    let covered = tokens.iter().filter_map(|&i| ranges[i].clone());
+    // Tokens in document order (nearly always so) need no sorted copy.
+    let in_order = covered
+        .clone()
+        .zip(covered.clone().skip(1))
+        .all(|(a, b)| a.start <= b.start);
+    if in_order {
+        return covered_but_for_spaces(doc, span, covered);
+    }
+    let mut sorted: Vec<Range<usize>> = covered.collect();
+    sorted.sort_by_key(|r| r.start);
+    covered_but_for_spaces(doc, span, sorted.into_iter())
+}
+
+/// The ranges `covered`, sorted by start, leave only whitespace of `span` uncovered.
+fn covered_but_for_spaces(
+    doc: &str,
+    span: &Range<usize>,
+    covered: impl Iterator<Item = Range<usize>>,
+) -> bool {
     let gap_ok = |from: usize, to: usize| {
         doc.get(from..to)
             .is_some_and(|g| g.chars().all(char::is_whitespace))
     };
+    let mut at = span.start;
     for r in covered {
         if r.start > at && !gap_ok(at, r.start.min(span.end)) {
             return false;
