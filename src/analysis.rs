@@ -5,6 +5,7 @@ use crate::align_lossy::align_tokens;
 use crate::config::Config;
 use crate::findings::{self, Finding};
 use crate::measure::{self, SequenceMeasures, TokenMeasures, DEFAULT_VOCAB_SIZE};
+use crate::spans::Span;
 use crate::trace::Trace;
 
 #[derive(Debug, Clone)]
@@ -39,35 +40,36 @@ pub enum AnalysisError {
 
 /// Analyse `doc` with `trace`. Fails only when the trace does not belong to the document.
 pub fn analyze(doc: &str, trace: &Trace, cfg: &Config) -> Result<Analysis, AnalysisError> {
-    // Finding the spans of a large document takes as long as aligning and measuring it, and
-    // needs only the text: do it alongside.
-    if doc.len() >= PARALLEL_SPANS_BYTES {
-        return std::thread::scope(|s| {
-            let spans = s.spawn(|| crate::spans::segment(doc, 0..doc.len()));
-            analyze_with(doc, trace, cfg, || spans.join().ok())
-        });
-    }
-    analyze_with(doc, trace, cfg, || None)
+    with_spans_alongside(doc, |spans| analyze_with(doc, trace, cfg, spans))
 }
 
-/// Get the trace of `doc` from `read` (reading and parsing a file) and analyse the two. A
-/// large document's spans are found on a second thread while the trace is read: that thread
-/// would otherwise wait for the alignment, and reading a file leaves a core idle.
+/// Get the trace of `doc` from `read` (reading and parsing a file) and analyse the two; a
+/// large document's spans are found while the trace is read, when a core would be idle.
 pub fn read_and_analyze<E>(
     doc: &str,
     cfg: &Config,
     read: impl FnOnce() -> Result<Trace, E>,
 ) -> Result<(Trace, Result<Analysis, AnalysisError>), E> {
-    if doc.len() < PARALLEL_SPANS_BYTES {
+    with_spans_alongside(doc, |spans| {
         let trace = read()?;
-        let analysis = analyze_with(doc, &trace, cfg, || None);
-        return Ok((trace, analysis));
+        let analysis = analyze_with(doc, &trace, cfg, spans);
+        Ok((trace, analysis))
+    })
+}
+
+/// Run `work`, given a way to get the spans of the whole of `doc`. Finding the spans of a large
+/// document takes as long as aligning and measuring it, and needs only the text: it is done
+/// on a second thread from the start of `work`; a small document's spans are left to it.
+fn with_spans_alongside<R>(
+    doc: &str,
+    work: impl FnOnce(Box<dyn FnOnce() -> Option<Vec<Span>> + '_>) -> R,
+) -> R {
+    if doc.len() < PARALLEL_SPANS_BYTES {
+        return work(Box::new(|| None));
     }
     std::thread::scope(|s| {
         let spans = s.spawn(|| crate::spans::segment(doc, 0..doc.len()));
-        let trace = read()?;
-        let analysis = analyze_with(doc, &trace, cfg, || spans.join().ok());
-        Ok((trace, analysis))
+        work(Box::new(move || spans.join().ok()))
     })
 }
 
@@ -78,7 +80,7 @@ fn analyze_with(
     doc: &str,
     trace: &Trace,
     cfg: &Config,
-    whole_spans: impl FnOnce() -> Option<Vec<crate::spans::Span>>,
+    whole_spans: impl FnOnce() -> Option<Vec<Span>>,
 ) -> Result<Analysis, AnalysisError> {
     // Exact bytes first; tokens with lossy bytes are then placed by their text where the
     // characters between their exact neighbours fit.
@@ -136,23 +138,13 @@ fn analyze_with(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::trace::{Token, TraceFormat};
 
     #[test]
     fn spans_found_alongside_give_the_same_findings() {
         let sentence = "In 1867 Marie Curie met Smith et al. (2019) in Paris, and 42% agreed. ";
         let doc = sentence.repeat(1200);
         assert!(doc.len() >= PARALLEL_SPANS_BYTES);
-        let tokens = doc
-            .split_inclusive(' ')
-            .enumerate()
-            .map(|(i, w)| Token {
-                bytes: w.as_bytes().into(),
-                logprob: Some(-((i % 13) as f64) * 0.7),
-                ..Token::default()
-            })
-            .collect();
-        let trace = Trace::new(TraceFormat::Native, tokens);
+        let trace = Trace::of_words(&doc);
         let cfg = Config::default();
         let alongside = analyze(&doc, &trace, &cfg).unwrap();
         let after = analyze_with(&doc, &trace, &cfg, || None).unwrap();
@@ -162,5 +154,13 @@ mod tests {
             alongside.findings.len()
         );
         assert_eq!(alongside.findings, after.findings);
+        let (read, while_read) =
+            read_and_analyze(&doc, &cfg, || Ok::<_, ()>(trace.clone())).unwrap();
+        assert_eq!(read, trace);
+        assert_eq!(while_read.unwrap().findings, after.findings);
+        assert_eq!(
+            read_and_analyze(&doc, &cfg, || Err::<Trace, _>("unreadable")).unwrap_err(),
+            "unreadable"
+        );
     }
 }

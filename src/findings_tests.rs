@@ -112,16 +112,7 @@ fn a_long_document_judged_in_parts_gives_the_findings_of_one_pass() {
     let sentence = "In 1867 Marie Curie met Smith et al. (2019) in Paris, and 42% agreed [2]. ";
     let mut doc = sentence.repeat(900);
     doc.push_str("\n\nReferences\n[2] A. Smith. A Study. 2019.\n");
-    let tokens: Vec<Token> = doc
-        .split_inclusive(' ')
-        .enumerate()
-        .map(|(i, w)| Token {
-            bytes: w.as_bytes().into(),
-            logprob: Some(-((i % 13) as f64) * 0.7),
-            ..Token::default()
-        })
-        .collect();
-    let trace = Trace::new(TraceFormat::Native, tokens);
+    let trace = Trace::of_words(&doc);
     let ranges = align(trace.tokens.iter().map(|t| t.bytes.as_slice()), &doc).ranges;
     let m = measure_tokens(&trace, 50_000);
     let cfg = Config::default();

@@ -200,6 +200,22 @@ impl Trace {
         }
     }
 
+    /// For tests: a trace of `doc` cut after each space, with logprobs cycling over
+    /// 0, −0.7, …, −8.4.
+    #[cfg(test)]
+    pub(crate) fn of_words(doc: &str) -> Trace {
+        let tokens = doc
+            .split_inclusive(' ')
+            .enumerate()
+            .map(|(i, w)| Token {
+                bytes: w.as_bytes().into(),
+                logprob: Some(-((i % 13) as f64) * 0.7),
+                ..Token::default()
+            })
+            .collect();
+        Trace::new(TraceFormat::Native, tokens)
+    }
+
     /// The generated text: all tokens' bytes in order.
     pub fn generated_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.tokens.iter().map(|t| t.bytes.len()).sum());
