@@ -27,6 +27,7 @@ pub(crate) fn read(name: &str) -> Trace {
 
 pub(crate) const WITH_PROMPT: ReadOptions = ReadOptions {
     include_prompt: true,
+    map_large_files: false,
 };
 
 pub(crate) fn read_all(name: &str) -> Trace {

@@ -60,7 +60,14 @@ pub fn spell(ix: &[u8]) -> String {
 /// the saved-response reading of `hedge check response.json`.
 pub fn trace_bytes(data: &[u8]) {
     for include_prompt in [false, true] {
-        if let Ok(t) = parse_trace_with(data, None, &ReadOptions { include_prompt }) {
+        if let Ok(t) = parse_trace_with(
+            data,
+            None,
+            &ReadOptions {
+                include_prompt,
+                ..ReadOptions::default()
+            },
+        ) {
             trace(&t, include_prompt);
         }
     }
@@ -109,6 +116,7 @@ pub fn trace(t: &Trace, include_prompt: bool) {
         Some(TraceFormat::Native),
         &ReadOptions {
             include_prompt: true,
+            ..ReadOptions::default()
         },
     )
     .unwrap_or_else(|e| panic!("the native form of a trace does not read back: {e}"));

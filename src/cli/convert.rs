@@ -12,6 +12,7 @@ pub fn run(args: ConvertArgs) -> ExitCode {
     let shown = args.trace.display().to_string();
     let options = ReadOptions {
         include_prompt: args.include_prompt,
+        map_large_files: true,
     };
     let trace = match read_trace_file_with(
         &args.trace,

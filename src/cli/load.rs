@@ -61,6 +61,7 @@ pub fn analyse_file(doc_path: &Path, args: &TraceArgs) -> Result<Vec<FileReport>
     })?;
     let options = ReadOptions {
         include_prompt: args.include_prompt,
+        map_large_files: true,
     };
     let sidecar = sidecar::find(doc_path);
     if args.trace.is_none() && sidecar.is_none() && is_response_file(doc_path) {

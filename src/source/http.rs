@@ -306,6 +306,7 @@ impl Scorer {
         let shown = shown_url(&self.endpoint.url);
         let options = ReadOptions {
             include_prompt: true,
+            ..ReadOptions::default()
         };
         let trace = match parse_trace_with(&raw, None, &options) {
             Ok(t) => t,

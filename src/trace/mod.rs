@@ -264,6 +264,10 @@ pub struct ReadOptions {
     /// `input_token_logprobs`) in front of the output tokens, counted by
     /// [`Trace::prompt_tokens`]. Off by default: the document is the output.
     pub include_prompt: bool,
+    /// Map a large trace file instead of reading it: faster, for a short-lived process (the
+    /// CLI). If another program cuts the file short meanwhile, the process ends with an error
+    /// line and exit status 2, so a long-lived one (the language server) leaves this off.
+    pub map_large_files: bool,
 }
 
 /// Read a trace from bytes, detecting the format unless one is forced. Prompt tokens are
@@ -364,7 +368,12 @@ pub fn read_trace_file_with(
             limit: max_bytes,
         });
     }
-    let data = file::read_whole(path).map_err(|e| TraceError::Io(e.to_string()))?;
+    let data = if options.map_large_files {
+        file::map_whole(path)
+    } else {
+        file::read_whole(path).map(file::Contents::Read)
+    }
+    .map_err(|e| TraceError::Io(e.to_string()))?;
     let trace = parse_trace_with(&data, forced, options);
     file::release(data);
     trace
