@@ -33,17 +33,15 @@ pub fn run(args: CheckArgs) -> ExitCode {
             }
         }
     }
-    let out = match args.format {
-        OutputFormat::Human => human::render(&reports),
-        OutputFormat::Json => json::render(&reports, args.tokens) + "\n",
-        OutputFormat::Sarif => sarif::render(&reports) + "\n",
+    let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let written = match args.format {
+        OutputFormat::Human => stdout.write_all(human::render(&reports).as_bytes()),
+        OutputFormat::Json => {
+            json::write(&reports, args.tokens, &mut stdout).and_then(|()| stdout.write_all(b"\n"))
+        }
+        OutputFormat::Sarif => stdout.write_all((sarif::render(&reports) + "\n").as_bytes()),
     };
-    let mut stdout = std::io::stdout().lock();
-    if stdout
-        .write_all(out.as_bytes())
-        .and_then(|_| stdout.flush())
-        .is_err()
-    {
+    if written.and_then(|()| stdout.flush()).is_err() {
         return ExitCode::from(2);
     }
     let failing = threshold(args.fail_on).is_some_and(|min| {

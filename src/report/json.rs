@@ -152,8 +152,20 @@ pub fn file(r: &FileReport, with_tokens: bool) -> JsonFile<'_> {
 }
 
 pub fn render(reports: &[FileReport], with_tokens: bool) -> String {
+    let mut out = Vec::new();
+    write(reports, with_tokens, &mut out).expect("report serialises");
+    String::from_utf8(out).expect("serde_json writes UTF-8")
+}
+
+/// [`render`] written straight to `out`: a large report (10 MB for a 250,000-token trace) is
+/// never held in memory whole. Fails only when `out` does.
+pub fn write(
+    reports: &[FileReport],
+    with_tokens: bool,
+    out: impl std::io::Write,
+) -> std::io::Result<()> {
     let report = JsonReport {
         files: reports.iter().map(|r| file(r, with_tokens)).collect(),
     };
-    serde_json::to_string_pretty(&report).expect("report serialises")
+    serde_json::to_writer_pretty(out, &report).map_err(std::io::Error::from)
 }
