@@ -66,8 +66,10 @@ pub fn map_whole(path: &Path) -> std::io::Result<Contents> {
                 let watch = cut_short::Watch::start(path);
                 // SAFETY: the map is only read, and lives in `Mapped` beside the watch that
                 // turns the one hazard of another process shortening the file into an exit.
-                let map = unsafe { memmap2::MmapOptions::new().len(len).map(&file)? };
-                return Ok(Contents::Mapped(Mapped { map, _watch: watch }));
+                // A file system that cannot map files is read from instead.
+                if let Ok(map) = unsafe { memmap2::MmapOptions::new().len(len).map(&file) } {
+                    return Ok(Contents::Mapped(Mapped { map, _watch: watch }));
+                }
             }
         }
     }
