@@ -201,13 +201,19 @@ mod cut_short {
 mod tests {
     use super::*;
 
+    /// Contents for a file `extra` bytes over the size that is read in halves or mapped: bytes
+    /// that vary, so that a half read into the wrong place shows.
+    fn large_data(extra: usize) -> Vec<u8> {
+        (0..(PARALLEL_BYTES as usize + extra))
+            .map(|i| (i * 7 % 251) as u8)
+            .collect()
+    }
+
     #[test]
     fn a_large_file_read_in_halves_is_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.json");
-        let data: Vec<u8> = (0..(PARALLEL_BYTES as usize + 12_345))
-            .map(|i| (i * 7 % 251) as u8)
-            .collect();
+        let data = large_data(12_345);
         std::fs::write(&path, &data).unwrap();
         assert_eq!(read_whole(&path).unwrap(), data);
         let file = File::open(&path).unwrap();
@@ -235,9 +241,7 @@ mod tests {
     fn a_large_file_is_mapped_and_a_small_one_read() {
         let dir = tempfile::tempdir().unwrap();
         let large = dir.path().join("large.json");
-        let data: Vec<u8> = (0..(PARALLEL_BYTES as usize + 77))
-            .map(|i| (i * 13 % 253) as u8)
-            .collect();
+        let data = large_data(77);
         std::fs::write(&large, &data).unwrap();
         let contents = map_whole(&large).unwrap();
         assert!(matches!(contents, Contents::Mapped(_)));
