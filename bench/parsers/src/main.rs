@@ -8,8 +8,12 @@ use serde::Deserialize;
 use std::borrow::Cow;
 use std::time::Instant;
 
+#[path = "../../../benches/support/mod.rs"]
+mod support;
+
 // What a typed reader of a Chat Completions response keeps: the fields hedge's measures and
-// messages use, strings borrowed from the input where no escape forces a copy.
+// messages use, strings borrowed from the input where no escape forces a copy. Text and bytes
+// are read for what reading them costs; the tally below needs only the numbers.
 #[derive(Deserialize)]
 struct Response<'a> {
     #[serde(borrow)]
@@ -26,6 +30,7 @@ struct Logprobs<'a> {
     content: Vec<Entry<'a>>,
 }
 #[derive(Deserialize)]
+#[allow(dead_code)]
 struct Entry<'a> {
     #[serde(borrow)]
     token: Cow<'a, str>,
@@ -35,6 +40,7 @@ struct Entry<'a> {
     top_logprobs: Vec<Alternative<'a>>,
 }
 #[derive(Deserialize)]
+#[allow(dead_code)]
 struct Alternative<'a> {
     #[serde(borrow)]
     token: Cow<'a, str>,
@@ -43,36 +49,16 @@ struct Alternative<'a> {
 }
 
 /// Tokens and alternatives read, and the sum of their ln p: the same for every parser.
-fn tally(r: &Response) -> (usize, usize, f64) {
+type Tally = (usize, usize, f64);
+
+fn tally(r: &Response) -> Tally {
     let content = &r.choices[0].logprobs.content;
     let alternatives = content.iter().map(|e| e.top_logprobs.len()).sum();
     let sum = content
         .iter()
-        .map(|e| {
-            let _ = (&e.token, &e.bytes);
-            e.logprob
-                + e.top_logprobs
-                    .iter()
-                    .map(|a| {
-                        let _ = (&a.token, &a.bytes);
-                        a.logprob
-                    })
-                    .sum::<f64>()
-        })
+        .map(|e| e.logprob + e.top_logprobs.iter().map(|a| a.logprob).sum::<f64>())
         .sum();
     (content.len(), alternatives, sum)
-}
-
-/// User + system CPU time of this process so far.
-fn cpu_s() -> f64 {
-    let mut u = std::mem::MaybeUninit::<libc::rusage>::zeroed();
-    // SAFETY: getrusage fills the struct it is given.
-    let u = unsafe {
-        libc::getrusage(libc::RUSAGE_SELF, u.as_mut_ptr());
-        u.assume_init()
-    };
-    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    tv(u.ru_utime) + tv(u.ru_stime)
 }
 
 fn main() {
@@ -86,16 +72,15 @@ fn main() {
     let data = std::fs::read(&path).expect("the sidecar reads");
     let mb = data.len() as f64 / 1e6;
     println!("{path}: {mb:.1} MB, {runs} runs each, median of one parse");
-    type Parse<'p> = &'p mut dyn FnMut(&mut [u8]) -> (usize, usize, f64);
-    // `prepare` makes the parser's input, untimed.
-    let time = |name: &str, prepare: &mut dyn FnMut() -> Vec<u8>, parse: Parse| {
+    let time = |name: &str, parse: &mut dyn FnMut(&mut [u8]) -> Tally| {
         let (mut wall, mut cpu, mut seen) = (Vec::new(), Vec::new(), (0, 0, 0.0));
         for _ in 0..runs {
-            let mut input = prepare();
-            let (t, c) = (Instant::now(), cpu_s());
+            // Each parse's own copy, made before the clock starts, so every parser starts alike.
+            let mut input = data.clone();
+            let (t, c) = (Instant::now(), support::cpu_s());
             seen = parse(&mut input);
             wall.push(t.elapsed().as_secs_f64());
-            cpu.push(cpu_s() - c);
+            cpu.push(support::cpu_s() - c);
         }
         wall.sort_by(f64::total_cmp);
         cpu.sort_by(f64::total_cmp);
@@ -108,9 +93,7 @@ fn main() {
             seen.2
         );
     };
-    // Inputs are copies made before the clock starts, so every parser starts alike.
-    let mut copy = || data.clone();
-    time("hedge::trace::parse_trace", &mut copy, &mut |input| {
+    time("hedge::trace::parse_trace", &mut |input| {
         let trace = hedge::trace::parse_trace(input, None).expect("hedge reads the sidecar");
         let alternatives = trace.tokens.iter().map(|t| t.top.len()).sum();
         let sum = trace
@@ -120,13 +103,13 @@ fn main() {
             .sum();
         (trace.tokens.len(), alternatives, sum)
     });
-    time("serde_json (typed)", &mut copy, &mut |input| {
+    time("serde_json (typed)", &mut |input| {
         tally(&serde_json::from_slice(input).expect("serde_json reads the sidecar"))
     });
-    time("sonic-rs (typed)", &mut copy, &mut |input| {
+    time("sonic-rs (typed)", &mut |input| {
         tally(&sonic_rs::from_slice(input).expect("sonic-rs reads the sidecar"))
     });
-    time("simd-json (typed)", &mut copy, &mut |input| {
+    time("simd-json (typed)", &mut |input| {
         tally(&simd_json::serde::from_slice(input).expect("simd-json reads the sidecar"))
     });
 }
