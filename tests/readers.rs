@@ -2,42 +2,13 @@
 //! fixtures that follow the documented provider shapes.
 
 use hedge::trace::detect::detect;
-use hedge::trace::{native, parse_trace, Alternative, Token, Trace, TraceFormat};
+use hedge::trace::{native, parse_trace, Token, Trace, TraceFormat};
 
 #[path = "readers/errors.rs"]
 mod errors;
+mod trace_helpers;
 
-pub(crate) fn fixture(name: &str) -> Vec<u8> {
-    let path = format!(
-        "{}/tests/fixtures/traces/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-fn read(name: &str) -> Trace {
-    parse_trace(&fixture(name), None).unwrap_or_else(|e| panic!("{name}: {e}"))
-}
-
-fn bytes(t: &Trace) -> Vec<Vec<u8>> {
-    t.tokens.iter().map(|t| t.bytes.to_vec()).collect()
-}
-
-fn logprobs(t: &Trace) -> Vec<Option<f64>> {
-    t.tokens.iter().map(|t| t.logprob).collect()
-}
-
-fn flags(t: &Trace, f: fn(&Token) -> bool) -> Vec<bool> {
-    t.tokens.iter().map(f).collect()
-}
-
-fn alt(bytes: &[u8], logprob: f64, id: Option<u32>) -> Alternative {
-    Alternative {
-        bytes: bytes.into(),
-        logprob,
-        id,
-    }
-}
+use trace_helpers::{alt, bytes, fixture, flags, logprobs, read};
 
 pub(crate) const FIXTURES: [(&str, TraceFormat); 16] = [
     (

@@ -4,26 +4,16 @@
 
 use hedge::trace::detect::detect;
 use hedge::trace::{
-    native, parse_trace, parse_trace_with, Alternative, ReadOptions, Token, Trace, TraceError,
-    TraceFormat,
+    native, parse_trace, parse_trace_with, ReadOptions, Trace, TraceError, TraceFormat,
 };
 
 #[path = "readers_providers/openai_compatible.rs"]
 mod openai_compatible;
 #[path = "readers_providers/servers.rs"]
 mod servers;
+mod trace_helpers;
 
-pub(crate) fn fixture(name: &str) -> Vec<u8> {
-    let path = format!(
-        "{}/tests/fixtures/traces/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-pub(crate) fn read(name: &str) -> Trace {
-    parse_trace(&fixture(name), None).unwrap_or_else(|e| panic!("{name}: {e}"))
-}
+use trace_helpers::{alt, bytes, fixture, flags, logprobs, read, shape_reason};
 
 pub(crate) const WITH_PROMPT: ReadOptions = ReadOptions {
     include_prompt: true,
@@ -34,28 +24,8 @@ pub(crate) fn read_all(name: &str) -> Trace {
     parse_trace_with(&fixture(name), None, &WITH_PROMPT).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
-pub(crate) fn bytes(t: &Trace) -> Vec<Vec<u8>> {
-    t.tokens.iter().map(|t| t.bytes.to_vec()).collect()
-}
-
-pub(crate) fn logprobs(t: &Trace) -> Vec<Option<f64>> {
-    t.tokens.iter().map(|t| t.logprob).collect()
-}
-
 pub(crate) fn ids(t: &Trace) -> Vec<Option<u32>> {
     t.tokens.iter().map(|t| t.id).collect()
-}
-
-pub(crate) fn flags(t: &Trace, f: fn(&Token) -> bool) -> Vec<bool> {
-    t.tokens.iter().map(f).collect()
-}
-
-pub(crate) fn alt(bytes: &[u8], logprob: f64, id: Option<u32>) -> Alternative {
-    Alternative {
-        bytes: bytes.into(),
-        logprob,
-        id,
-    }
 }
 
 pub(crate) fn s(text: &str) -> Vec<u8> {
@@ -116,15 +86,6 @@ fn format_names_are_kebab_case_and_round_trip() {
         assert_eq!(TraceFormat::from_name(f.name()), Some(f));
         let json = serde_json::to_string(&f).unwrap();
         assert_eq!(json, format!("\"{}\"", f.name()));
-    }
-}
-
-// ----- shared behaviour -----
-
-pub(crate) fn shape_reason(r: Result<Trace, TraceError>) -> (TraceFormat, String) {
-    match r {
-        Err(TraceError::Shape { format, reason }) => (format, reason),
-        other => panic!("expected a shape error, got {other:?}"),
     }
 }
 

@@ -2,16 +2,10 @@
 //! stream lines, missing fields; and that no input makes a reader panic.
 
 use hedge::trace::detect::detect;
-use hedge::trace::{parse_trace, Trace, TraceError, TraceFormat};
+use hedge::trace::{parse_trace, TraceError, TraceFormat};
 
-use super::{fixture, FIXTURES};
-
-fn shape_reason(r: Result<Trace, TraceError>) -> (TraceFormat, String) {
-    match r {
-        Err(TraceError::Shape { format, reason }) => (format, reason),
-        other => panic!("expected a shape error, got {other:?}"),
-    }
-}
+use super::trace_helpers::{fixture, shape_reason};
+use super::FIXTURES;
 
 #[test]
 fn unrecognised_lists_the_top_level_keys() {
