@@ -1,4 +1,4 @@
-//! The provider readers of issue 3 (OpenAI Responses, vLLM prompt logprobs, llama-cpp-python,
+//! The provider readers (OpenAI Responses, vLLM prompt logprobs, llama-cpp-python,
 //! Ollama, TGI, SGLang, Gemini, Together, Fireworks, DeepSeek, transformers dumps), on fixtures
 //! built from each provider's documented shape (`tests/fixtures/traces/make_provider_fixtures.py`).
 
