@@ -10,6 +10,7 @@
 //! checks both paths agree on every fixture.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
 use super::json_scan::{Bail, Scan, R};
 use super::llamacpp::{has_replacement, merged_by_ids, starts_with_held_back};
@@ -238,74 +239,134 @@ const E_BYTES: u32 = 2;
 const E_LOGPROB: u32 = 3;
 const E_TOP: u32 = 4;
 
-/// Arrays of entries larger than this are read by two threads, one from each half (smaller
-/// in tests, so they can try it on small inputs).
+/// Arrays of entries larger than this are read in parts by several threads at once, each part
+/// at least half of it (smaller in tests, so they can try it on small inputs).
 const SPLIT_BYTES: usize = if cfg!(test) { 64 << 10 } else { 4 << 20 };
 
-/// The entries array. A large one is read in two halves at once: a second thread starts at
-/// what looks like an entry's start near the middle of the rest of the input, and its result
-/// is used only if this thread, reading entry by entry, arrives exactly there (so it was an
-/// entry's start, and both read the same bytes the same way); otherwise it is dropped.
+#[cfg(test)]
+thread_local! {
+    /// How many parts the tests have a large array read in, whatever the machine's cores.
+    pub(super) static PARTS: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
+}
+
+/// How many parts to read `len` bytes of entries in: one per thread of the pool (one per core,
+/// or `RAYON_NUM_THREADS`), each at least half of `SPLIT_BYTES`; one under `SPLIT_BYTES`.
+fn parts_for(len: usize) -> usize {
+    if len < SPLIT_BYTES {
+        return 1;
+    }
+    #[cfg(test)]
+    if let Some(n) = PARTS.with(|p| p.get()) {
+        return n;
+    }
+    rayon::current_num_threads()
+        .min(len / (SPLIT_BYTES / 2))
+        .max(1)
+}
+
+/// Where a part's reader stopped.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum PartEnd {
+    /// Exactly at the next part's start: that part's reader began at an entry's start.
+    AtNext,
+    /// Past the next part's start without landing on it: that start was not an entry's.
+    Passed,
+    /// At the end of the array (just past the `]`).
+    End,
+}
+
+/// The entries array. A large one is read in parts at once: each further thread starts at what
+/// looks like an entry's start (see [`split_points`]), and its entries are used only if the
+/// reader of the part before it, reading entry by entry, arrives exactly there (so it was an
+/// entry's start, and both read the same bytes the same way); otherwise this thread reads on
+/// alone and the later parts are dropped.
 fn entries(s: &mut Scan<'_>, depth: usize) -> R<Entries> {
-    let mut out = Entries::default();
     if s.open(depth, b'[', b']')? {
+        return Ok(Entries::default());
+    }
+    let splits = split_points(s.d, s.i, depth, parts_for(s.d.len() - s.i));
+    entries_split_at(s, depth, &splits)
+}
+
+/// The entries of the array `s` is in (just past its `[`), in parts starting at `splits`.
+fn entries_split_at(s: &mut Scan<'_>, depth: usize, splits: &[usize]) -> R<Entries> {
+    let mut out = Entries::default();
+    let never = AtomicBool::new(false);
+    if splits.is_empty() {
+        entries_until(s, depth, &mut out, None, &never)?;
         return Ok(out);
     }
-    let split = split_point(s.d, s.i, depth);
-    let stop = std::sync::atomic::AtomicBool::new(false);
+    let stops: Vec<AtomicBool> = splits.iter().map(|_| AtomicBool::new(false)).collect();
+    let stop_from = |k: usize| {
+        stops[k.min(stops.len())..]
+            .iter()
+            .for_each(|f| f.store(true, Relaxed))
+    };
     std::thread::scope(|scope| {
-        let mut second = split.map(|at| {
-            let (d, stop) = (s.d, &stop);
-            scope.spawn(move || {
-                let mut t = Scan { d, i: at };
-                let mut o = Entries::default();
-                entries_from(&mut t, depth, &mut o, stop).map(|()| (o, t.i))
+        let mut parts: Vec<_> = splits
+            .iter()
+            .enumerate()
+            .map(|(k, &at)| {
+                let (d, stop, next) = (s.d, &stops[k], splits.get(k + 1).copied());
+                Some(scope.spawn(move || {
+                    let mut t = Scan { d, i: at };
+                    let mut o = Entries::default();
+                    entries_until(&mut t, depth, &mut o, next, stop).map(|end| (o, end, t.i))
+                }))
             })
-        });
-        loop {
-            s.ws();
-            if let Some(at) = split.filter(|_| second.is_some()) {
-                if s.i == at {
-                    if let Ok(Ok((rest, end))) = second.take().expect("second half").join() {
-                        out.append(rest);
-                        s.i = end;
-                        return Ok(out);
+            .collect();
+        let mut read = || -> R<()> {
+            let mut end = entries_until(s, depth, &mut out, Some(splits[0]), &never)?;
+            // The part whose start this reader is at when `end` is `AtNext`.
+            let mut k = 0;
+            loop {
+                match end {
+                    PartEnd::End => return Ok(()),
+                    PartEnd::AtNext => {
+                        let part = parts[k].take().expect("each part is taken once");
+                        if let Ok(Ok((rest, rest_end, at))) = part.join() {
+                            out.append(rest);
+                            s.i = at;
+                            end = rest_end;
+                            k += 1;
+                            continue;
+                        }
+                        // It failed (on input this thread will fail on too) or was stopped.
+                        stop_from(k + 1);
                     }
-                } else if s.i > at {
-                    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-                    second = None;
+                    PartEnd::Passed => stop_from(k),
                 }
+                end = entries_until(s, depth, &mut out, None, &never)?;
             }
-            let read = entry(s, depth + 1, &mut out);
-            if read.is_err() {
-                stop.store(true, std::sync::atomic::Ordering::Relaxed);
-            }
-            read?;
-            let more = s.more(b']');
-            if !matches!(more, Ok(true)) {
-                stop.store(true, std::sync::atomic::Ordering::Relaxed);
-            }
-            if !more? {
-                return Ok(out);
-            }
-        }
+        };
+        let read = read();
+        // Whatever is still running is not needed.
+        stop_from(0);
+        read.map(|()| out)
     })
 }
 
-/// Entries from an entry's start to the end of their array (just past the `]`).
-fn entries_from(
+/// Entries from an entry's start until the start `next` (if given) or the end of their array.
+fn entries_until(
     s: &mut Scan<'_>,
     depth: usize,
     out: &mut Entries,
-    stop: &std::sync::atomic::AtomicBool,
-) -> R<()> {
+    next: Option<usize>,
+    stop: &AtomicBool,
+) -> R<PartEnd> {
     loop {
-        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+        s.ws();
+        match next {
+            Some(at) if s.i == at => return Ok(PartEnd::AtNext),
+            Some(at) if s.i > at => return Ok(PartEnd::Passed),
+            _ => {}
+        }
+        if stop.load(Relaxed) {
             return Err(Bail);
         }
         entry(s, depth + 1, out)?;
         if !s.more(b']')? {
-            return Ok(());
+            return Ok(PartEnd::End);
         }
     }
 }
@@ -318,18 +379,27 @@ fn entries_follow(d: &[u8], at: usize, depth: usize, n: usize) -> bool {
         .all(|_| entry(&mut s, depth + 1, &mut scratch).is_ok() && matches!(s.more(b']'), Ok(true)))
 }
 
-/// Where a second reader could start: the first `{` after the middle of `d[from..]` that is
-/// preceded by `}` `,` and followed by `"` (whitespace allowed between), within 64 KiB, and
-/// from which 32 entries in a row read (so not a short list of alternatives). It is only a
-/// guess; the first reader checks it.
-fn split_point(d: &[u8], from: usize, depth: usize) -> Option<usize> {
-    if d.len().saturating_sub(from) < SPLIT_BYTES {
-        return None;
+/// Where the readers of parts 2 to `parts` of `d[from..]` could start, in order: for each, a
+/// [`split_near`] its share of the way through. Only guesses; the reader before each checks it.
+fn split_points(d: &[u8], from: usize, depth: usize, parts: usize) -> Vec<usize> {
+    let mut out: Vec<usize> = Vec::new();
+    for j in 1..parts {
+        let goal = from + (d.len() - from) / parts * j;
+        let goal = goal.max(out.last().map_or(0, |&p| p + 1));
+        if let Some(at) = split_near(d, goal, depth) {
+            out.push(at);
+        }
     }
-    let mid = from + (d.len() - from) / 2;
-    let end = (mid + (64 << 10)).min(d.len());
+    out
+}
+
+/// The first `{` from `goal` that is preceded by `}` `,` and followed by `"` (whitespace
+/// allowed between), within 64 KiB, and from which 32 entries in a row read (so not a short
+/// list of alternatives).
+fn split_near(d: &[u8], goal: usize, depth: usize) -> Option<usize> {
+    let end = (goal + (64 << 10)).min(d.len());
     let ws = |b: &u8| matches!(b, b' ' | b'\n' | b'\r' | b'\t');
-    let mut at = mid;
+    let mut at = goal.min(end);
     while let Some(k) = memchr::memchr(b'{', &d[at..end]) {
         let i = at + k;
         let mut before = d[..i].iter().rev().skip_while(|b| ws(b));

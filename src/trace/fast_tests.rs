@@ -191,18 +191,90 @@ fn big_chat(n: usize, pretty: bool) -> String {
 }
 
 #[test]
-fn a_large_array_read_in_two_halves_equals_the_readers() {
+fn a_large_array_read_in_parts_equals_the_readers() {
     for pretty in [false, true] {
         let json = big_chat(600, pretty);
         assert!(json.len() > super::SPLIT_BYTES, "{}", json.len());
         let d = json.as_bytes();
         let start = json.find("\"content\":[").unwrap() + "\"content\":[".len();
-        let at = super::split_point(d, start, 4).expect("a split point");
-        assert!(json[at..].starts_with("{\"id\":"), "{}", &json[at..at + 40]);
-        assert!(agrees(d, &format!("pretty {pretty}")));
-        // A cut anywhere near the split still steps aside.
-        for cut in [at - 1, at, at + 1, at + 7, d.len() / 2, d.len() - 3] {
-            assert!(read(&d[..cut], None).is_none(), "cut at {cut}");
+        for parts in [1, 2, 3, 5] {
+            super::PARTS.with(|p| p.set(Some(parts)));
+            let splits = super::split_points(d, start, 4, parts);
+            assert_eq!(splits.len(), parts - 1, "pretty {pretty}, {parts} parts");
+            for (k, &at) in splits.iter().enumerate() {
+                assert!(json[at..].starts_with("{\"id\":"), "{}", &json[at..at + 40]);
+                let goal = start + (d.len() - start) / parts * (k + 1);
+                assert!(
+                    (goal..goal + 2000).contains(&at),
+                    "{at} not just after {goal}"
+                );
+            }
+            assert!(agrees(d, &format!("pretty {pretty}, {parts} parts")));
+            // A cut anywhere near a split still steps aside.
+            for &at in &splits {
+                for cut in [at - 1, at, at + 1, at + 7] {
+                    assert!(
+                        read(&d[..cut], None).is_none(),
+                        "{parts} parts, cut at {cut}"
+                    );
+                }
+            }
+            for cut in [d.len() / 2, d.len() - 3] {
+                assert!(
+                    read(&d[..cut], None).is_none(),
+                    "{parts} parts, cut at {cut}"
+                );
+            }
         }
+        super::PARTS.with(|p| p.set(None));
     }
+}
+
+/// A guessed start that is not an entry's start is passed by the reader before it, which then
+/// reads on alone; a part that fails is read again by the reader before it: the same tokens.
+#[test]
+fn wrong_guesses_of_where_parts_start_give_the_same_tokens() {
+    let json = big_chat(600, false);
+    let d = json.as_bytes();
+    let start = json.find("\"content\":[").unwrap() + "\"content\":[".len();
+    let read_from = |splits: &[usize]| {
+        let mut s = super::Scan { d, i: start };
+        let out = super::entries_split_at(&mut s, 4, splits);
+        out.map(|o| (o.tokens, s.i)).ok()
+    };
+    let (tokens, end) = read_from(&[]).unwrap();
+    assert_eq!(tokens.len(), 600);
+    assert_eq!(&json[end - 2..end], "}]");
+    let good = super::split_points(d, start, 4, 3);
+    assert_eq!(good.len(), 2);
+    // A `{` inside an entry's text that looks like an entry's start: `},{"` is a token there.
+    let inside = good[0] + json[good[0]..].find(r#""token":"},{\""#).unwrap() + 11;
+    assert_eq!(&json[inside..inside + 2], "{\\");
+    for splits in [
+        good.clone(),
+        vec![good[0] + 1, good[1]],
+        vec![good[0], good[1] + 1],
+        vec![inside, good[1]],
+        vec![good[0], d.len() - 2],
+        vec![good[1]],
+    ] {
+        let (got, got_end) = read_from(&splits).expect("read");
+        assert_eq!((got.len(), got_end), (600, end), "{splits:?}");
+        assert!(got == tokens, "{splits:?}");
+    }
+    // Where each reader stops: at the next part's start, or just after passing it.
+    let until = |next: usize| {
+        let mut s = super::Scan { d, i: start };
+        let mut out = super::Entries::default();
+        let never = std::sync::atomic::AtomicBool::new(false);
+        let end = super::entries_until(&mut s, 4, &mut out, Some(next), &never);
+        (end.ok(), s.i, out.tokens.len())
+    };
+    let (at_next, at, n) = until(good[0]);
+    assert_eq!((at_next, at), (Some(super::PartEnd::AtNext), good[0]));
+    assert!((150..=250).contains(&n), "{n}");
+    let (passed, at, m) = until(good[0] + 1);
+    assert_eq!(passed, Some(super::PartEnd::Passed));
+    assert_eq!(m, n + 1);
+    assert_eq!(&json[at - 1..=at], ",{");
 }
