@@ -4,6 +4,7 @@
 use std::ops::Range;
 use std::sync::LazyLock;
 
+use rayon::prelude::*;
 use regex::Regex;
 use serde::Serialize;
 use unicode_segmentation::UnicodeSegmentation;
@@ -106,7 +107,6 @@ pub fn segment(doc: &str, region: Range<usize>) -> Vec<Span> {
     }
     let text = &doc[start..end];
     let at = |r: Range<usize>| r.start + start..r.end + start;
-    let mut spans = Vec::new();
 
     let mut claims: Vec<Span> = Vec::new();
     let entries = reference_entries(doc, start..end);
@@ -189,29 +189,71 @@ pub fn segment(doc: &str, region: Range<usize>) -> Vec<Span> {
     others.retain(|s| !citations.overlaps(&s.range));
     claims.extend(others);
 
-    for (i, w) in text.split_word_bound_indices() {
-        if w.chars().any(|c| c.is_alphanumeric()) {
-            spans.push(Span {
-                kind: SpanKind::Word,
-                range: at(i..i + w.len()),
-                linked: None,
-            });
-        }
-    }
-    for (i, s) in text.split_sentence_bound_indices() {
-        let trimmed = s.trim_end();
-        if trimmed.chars().any(|c| c.is_alphanumeric()) {
-            spans.push(Span {
-                kind: SpanKind::Sentence,
-                range: at(i..i + trimmed.len()),
-                linked: None,
-            });
-        }
-    }
-    claims.extend(spans);
+    claims.extend(words_and_sentences(text, start, LINES_PER_PART_BYTES));
     claims.sort_by_key(|s| (s.range.start, s.kind));
     claims.dedup_by(|a, b| a.range == b.range && a.kind == b.kind);
     claims
+}
+
+/// Text longer than this has its words and sentences found in parts of whole lines, on every
+/// thread of the pool (smaller in tests, so they can try it on small inputs).
+const LINES_PER_PART_BYTES: usize = if cfg!(test) { 2 << 10 } else { 128 << 10 };
+
+/// The words (with a letter or digit) and sentences (with their trailing spaces trimmed) of
+/// `text`, which starts at `offset` in the document: words first, then sentences. A long text is
+/// cut into parts of about `part_bytes` just after a line feed, where Unicode's word and
+/// sentence rules always break (UAX #29, WB3a and SB4), so the parts give what one pass gives.
+fn words_and_sentences(text: &str, offset: usize, part_bytes: usize) -> Vec<Span> {
+    let span = |kind, i: usize, len: usize| Span {
+        kind,
+        range: offset + i..offset + i + len,
+        linked: None,
+    };
+    let part = |from: usize, to: usize| {
+        let mut words = Vec::new();
+        let mut line_start = from;
+        for line in text[from..to].split_inclusive('\n') {
+            // The ASCII-only path of `unicode_word_indices` gives the same words as the
+            // general rules (its tests check that) at a fraction of the cost; it is taken only
+            // for an all-ASCII string, so each line is given on its own.
+            if line.is_ascii() {
+                for (i, w) in line.unicode_word_indices() {
+                    words.push(span(SpanKind::Word, line_start + i, w.len()));
+                }
+            } else {
+                for (i, w) in line.split_word_bound_indices() {
+                    if w.chars().any(|c| c.is_alphanumeric()) {
+                        words.push(span(SpanKind::Word, line_start + i, w.len()));
+                    }
+                }
+            }
+            line_start += line.len();
+        }
+        let mut sentences = Vec::new();
+        for (i, s) in text[from..to].split_sentence_bound_indices() {
+            let trimmed = s.trim_end();
+            if trimmed.chars().any(|c| c.is_alphanumeric()) {
+                sentences.push(span(SpanKind::Sentence, from + i, trimmed.len()));
+            }
+        }
+        (words, sentences)
+    };
+    let mut cuts = vec![0];
+    while let Some(&last) = cuts.last().filter(|&&c| c < text.len()) {
+        let goal = last + part_bytes;
+        let next = match text.as_bytes().get(goal..) {
+            Some(rest) => memchr::memchr(b'\n', rest).map_or(text.len(), |k| goal + k + 1),
+            None => text.len(),
+        };
+        cuts.push(next);
+    }
+    let parts: Vec<(Vec<Span>, Vec<Span>)> = if cuts.len() > 2 {
+        cuts.par_windows(2).map(|w| part(w[0], w[1])).collect()
+    } else {
+        vec![part(0, text.len())]
+    };
+    let (words, sentences): (Vec<_>, Vec<_>) = parts.into_iter().unzip();
+    words.into_iter().chain(sentences).flatten().collect()
 }
 
 /// Ranges, for asking whether any of them overlaps a given one in O(log n).

@@ -138,3 +138,68 @@ fn a_references_heading_is_found_after_non_ascii_text() {
         .iter()
         .any(|s| s.kind == SpanKind::Citation && s.range == (entry..doc.len() - 1)));
 }
+
+#[test]
+fn words_and_sentences_found_in_parts_equal_one_pass() {
+    let lines = [
+        "In 1867 Marie Curie met Smith et al. (2019) in Paris, and 42% agreed.",
+        "e.g. the U.S.A. is large.\tIt said \"Stop.\" then left.",
+        "Line with CRLF ending.\r",
+        "",
+        "\u{301}A combining mark opens this line; naïve café, 東京は大きい。次の文。",
+        "Flags 🇫🇷🇩🇪 and a family 👨\u{200d}👩\u{200d}👧 sit here... really?! Yes.",
+        "  indented (a quote: 'it's fine.') and 3.14, 1,000 or x_y.",
+        "no full stop at the end",
+    ];
+    let mut text = String::new();
+    for k in 0..40 {
+        text.push_str(lines[k % lines.len()]);
+        text.push('\n');
+    }
+    text.push_str("The last line has no line feed.");
+    let whole = words_and_sentences(&text, 100, usize::MAX);
+    let words = whole.iter().filter(|s| s.kind == SpanKind::Word).count();
+    let sentences = whole.len() - words;
+    assert_eq!((words, sentences), (352, 51));
+    assert_eq!(whole[0].range, 100..102, "{:?}", whole[0]);
+    for part_bytes in [0, 1, 7, 64, 300, 2000] {
+        let parts = words_and_sentences(&text, 100, part_bytes);
+        let differ = parts.iter().zip(&whole).position(|(a, b)| a != b);
+        assert!(
+            parts == whole,
+            "parts of {part_bytes} bytes: {} spans against {}, first difference at {differ:?}",
+            parts.len(),
+            whole.len()
+        );
+    }
+    assert_eq!(words_and_sentences("", 5, 1), Vec::new());
+}
+
+/// The ASCII-only path taken for all-ASCII lines gives the words of the general rules.
+#[test]
+fn ascii_lines_give_the_words_of_the_general_rules() {
+    use unicode_segmentation::UnicodeSegmentation;
+    let alphabet = b"aZ9_ .,;:'\"-\t\r\n()!?$%/@";
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = move |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    let mut with_words = 0;
+    for _ in 0..3000 {
+        let len = next(40);
+        let text: String = (0..len)
+            .map(|_| alphabet[next(alphabet.len())] as char)
+            .collect();
+        let general: Vec<(usize, &str)> = text
+            .split_word_bound_indices()
+            .filter(|(_, w)| w.chars().any(|c| c.is_alphanumeric()))
+            .collect();
+        let ascii: Vec<(usize, &str)> = text.unicode_word_indices().collect();
+        assert_eq!(ascii, general, "{text:?}");
+        with_words += usize::from(!general.is_empty());
+    }
+    assert!(with_words > 2000, "{with_words}");
+}
