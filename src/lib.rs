@@ -6,6 +6,7 @@
 pub mod align;
 pub mod align_lossy;
 pub mod analysis;
+mod ascii_sentences;
 pub mod config;
 pub mod eval;
 pub mod findings;

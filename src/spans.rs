@@ -230,11 +230,24 @@ fn words_and_sentences(text: &str, offset: usize, part_bytes: usize) -> Vec<Span
             line_start += line.len();
         }
         let mut sentences = Vec::new();
-        for (i, s) in text[from..to].split_sentence_bound_indices() {
+        let mut push = |at: usize, s: &str| {
             let trimmed = s.trim_end();
             if trimmed.chars().any(|c| c.is_alphanumeric()) {
-                sentences.push(span(SpanKind::Sentence, from + i, trimmed.len()));
+                sentences.push(span(SpanKind::Sentence, at, trimmed.len()));
             }
+        };
+        let mut line_start = from;
+        for line in text[from..to].split_inclusive('\n') {
+            if line.is_ascii() {
+                for (i, s) in crate::ascii_sentences::sentence_bound_indices(line) {
+                    push(line_start + i, s);
+                }
+            } else {
+                for (i, s) in line.split_sentence_bound_indices() {
+                    push(line_start + i, s);
+                }
+            }
+            line_start += line.len();
         }
         (words, sentences)
     };
