@@ -214,8 +214,8 @@ fn words_and_sentences(text: &str, offset: usize, part_bytes: usize) -> Vec<Span
         let mut line_start = from;
         for line in text[from..to].split_inclusive('\n') {
             // The ASCII-only path of `unicode_word_indices` gives the same words as the
-            // general rules (its tests check that) at a fraction of the cost; it is taken only
-            // for an all-ASCII string, so each line is given on its own.
+            // general rules (its tests and ours check that) at a fraction of the cost; it is
+            // taken only for an all-ASCII string, so each line is given on its own.
             if line.is_ascii() {
                 for (i, w) in line.unicode_word_indices() {
                     words.push(span(SpanKind::Word, line_start + i, w.len()));
