@@ -210,27 +210,8 @@ fn words_and_sentences(text: &str, offset: usize, part_bytes: usize) -> Vec<Span
         linked: None,
     };
     let part = |from: usize, to: usize| {
-        let mut words = Vec::new();
-        let mut line_start = from;
-        for line in text[from..to].split_inclusive('\n') {
-            // The ASCII-only path of `unicode_word_indices` gives the same words as the
-            // general rules (its tests and ours check that) at a fraction of the cost; it is
-            // taken only for an all-ASCII string, so each line is given on its own.
-            if line.is_ascii() {
-                for (i, w) in line.unicode_word_indices() {
-                    words.push(span(SpanKind::Word, line_start + i, w.len()));
-                }
-            } else {
-                for (i, w) in line.split_word_bound_indices() {
-                    if w.chars().any(|c| c.is_alphanumeric()) {
-                        words.push(span(SpanKind::Word, line_start + i, w.len()));
-                    }
-                }
-            }
-            line_start += line.len();
-        }
-        let mut sentences = Vec::new();
-        let mut push = |at: usize, s: &str| {
+        let (mut words, mut sentences) = (Vec::new(), Vec::new());
+        let mut sentence = |at: usize, s: &str| {
             let trimmed = s.trim_end();
             if trimmed.chars().any(|c| c.is_alphanumeric()) {
                 sentences.push(span(SpanKind::Sentence, at, trimmed.len()));
@@ -238,13 +219,25 @@ fn words_and_sentences(text: &str, offset: usize, part_bytes: usize) -> Vec<Span
         };
         let mut line_start = from;
         for line in text[from..to].split_inclusive('\n') {
+            // The ASCII-only path of `unicode_word_indices` gives the same words as the
+            // general rules (its tests and ours check that) at a fraction of the cost, and
+            // `ascii_sentences` the same sentences; both are for all-ASCII strings only, so
+            // each line is given on its own.
             if line.is_ascii() {
+                for (i, w) in line.unicode_word_indices() {
+                    words.push(span(SpanKind::Word, line_start + i, w.len()));
+                }
                 for (i, s) in crate::ascii_sentences::sentence_bound_indices(line) {
-                    push(line_start + i, s);
+                    sentence(line_start + i, s);
                 }
             } else {
+                for (i, w) in line.split_word_bound_indices() {
+                    if w.chars().any(|c| c.is_alphanumeric()) {
+                        words.push(span(SpanKind::Word, line_start + i, w.len()));
+                    }
+                }
                 for (i, s) in line.split_sentence_bound_indices() {
-                    push(line_start + i, s);
+                    sentence(line_start + i, s);
                 }
             }
             line_start += line.len();
