@@ -195,13 +195,8 @@ mod tests {
     /// name, against unicode-segmentation.
     #[test]
     fn the_same_bounds_as_unicode_segmentation() {
-        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
-        let mut next = move |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut rng = crate::test_rng::Xorshift(0x9e37_79b9_7f4a_7c15);
+        let mut next = |n: usize| rng.below(n);
         let named = b"aZ9 .!?\"')],-:;\r\n\tx.A";
         let mut sentences = 0;
         for _ in 0..20_000 {

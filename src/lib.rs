@@ -17,3 +17,6 @@ pub mod server;
 pub mod source;
 pub mod spans;
 pub mod trace;
+
+#[cfg(test)]
+mod test_rng;

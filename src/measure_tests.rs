@@ -173,13 +173,8 @@ fn exact_entropy_from_a_full_distribution() {
 /// The interval must contain the true entropy of every distribution consistent with the list.
 #[test]
 fn interval_contains_the_true_entropy() {
-    let mut seed = 0x2545F4914F6CDD1Du64;
-    let mut next = || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        (seed >> 11) as f64 / (1u64 << 53) as f64
-    };
+    let mut rng = crate::test_rng::Xorshift(0x2545F4914F6CDD1D);
+    let mut next = || rng.unit();
     for _ in 0..200 {
         let v = 200;
         let a = 1.0 + 2.0 * next();

@@ -180,13 +180,8 @@ fn words_and_sentences_found_in_parts_equal_one_pass() {
 fn ascii_lines_give_the_words_of_the_general_rules() {
     use unicode_segmentation::UnicodeSegmentation;
     let alphabet = b"aZ9_ .,;:'\"-\t\r\n()!?$%/@";
-    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
-    let mut next = move |n: usize| {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        (seed % n as u64) as usize
-    };
+    let mut rng = crate::test_rng::Xorshift(0x2545_f491_4f6c_dd1d);
+    let mut next = |n: usize| rng.below(n);
     let mut with_words = 0;
     for _ in 0..3000 {
         let len = next(40);

@@ -177,14 +177,9 @@ mod tests {
     fn large_rows_agree_with_the_plain_sums() {
         // A Gemma-sized row of logits with the values scoring meets: a wide spread, a few
         // non-finite ones, and one far below the rest.
-        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut rng = crate::test_rng::Xorshift(0x9E37_79B9_7F4A_7C15);
         let mut logits: Vec<f32> = (0..262_147)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                ((x >> 11) as f64 / (1u64 << 53) as f64 * 40.0 - 20.0) as f32
-            })
+            .map(|_| (rng.unit() * 40.0 - 20.0) as f32)
             .collect();
         logits[3] = 31.5;
         logits[10] = f32::NEG_INFINITY;

@@ -46,13 +46,6 @@ fn decimals_are_read_exactly_or_left_alone() {
     assert_eq!(decimal(b"[7]", 1), Some((7.0, 2)));
 }
 
-/// One step of a fixed pseudo-random walk (xorshift64).
-fn xorshift(x: &mut u64) {
-    *x ^= *x << 13;
-    *x ^= *x >> 7;
-    *x ^= *x << 17;
-}
-
 /// Whether the fast path takes the number `s`; when it does, it must read all of it, to
 /// the value `str::parse` gives, bit for bit.
 fn taken_as_parse_reads(s: &str) -> bool {
@@ -68,10 +61,10 @@ fn taken_as_parse_reads(s: &str) -> bool {
 #[test]
 fn decimals_agree_with_parse_on_many_values() {
     // A fixed pseudo-random walk over mantissas, lengths and exponents.
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut rng = crate::test_rng::Xorshift(0x9E37_79B9_7F4A_7C15);
     let mut taken = 0;
     for _ in 0..200_000 {
-        xorshift(&mut x);
+        let x = rng.next_u64();
         let digits = 1 + (x % 19) as usize;
         let m = (x >> 8) % 10u64.pow(digits as u32);
         let point = (x >> 40) as usize % (digits + 1);
@@ -112,10 +105,10 @@ fn eight_digits_are_recognised_and_valued() {
 #[test]
 fn long_decimals_agree_with_parse() {
     // 17 to 19 significant digits, the shortest round-trip form of most f64 logprobs.
-    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut rng = crate::test_rng::Xorshift(0x2545_F491_4F6C_DD1D);
     let mut taken = 0;
     for n in 0..300_000u32 {
-        xorshift(&mut x);
+        let x = rng.next_u64();
         let s = match n % 3 {
             0 => format!("{:?}", -f64::from_bits(0x3F00_0000_0000_0000 | (x >> 12))),
             1 => {
