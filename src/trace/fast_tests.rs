@@ -231,7 +231,7 @@ fn a_large_array_read_in_parts_equals_the_readers() {
 }
 
 /// A guessed start that is not an entry's start is passed by the reader before it, which then
-/// reads on alone; a part that fails is read again by the reader before it: the same tokens.
+/// reads on alone: the same tokens; a part that fails is read again, and fails the same way.
 #[test]
 fn wrong_guesses_of_where_parts_start_give_the_same_tokens() {
     let json = big_chat(600, false);
@@ -262,6 +262,21 @@ fn wrong_guesses_of_where_parts_start_give_the_same_tokens() {
         assert_eq!((got.len(), got_end), (600, end), "{splits:?}");
         assert!(got == tokens, "{splits:?}");
     }
+    // A part that fails (here on a broken entry between the two starts) is read again by the
+    // reader before it, which fails the same way: no tokens from a part that did not read.
+    let broken_at = good[0] + json[good[0]..].find("\"logprob\":-").unwrap() + 10;
+    assert!(broken_at < good[1]);
+    let mut broken = json.clone().into_bytes();
+    broken[broken_at] = b'x';
+    let read_broken = |splits: &[usize]| {
+        let mut s = super::Scan {
+            d: &broken,
+            i: start,
+        };
+        super::entries_split_at(&mut s, 4, splits).is_ok()
+    };
+    assert!(!read_broken(&[]));
+    assert!(!read_broken(&good));
     // Where each reader stops: at the next part's start, or just after passing it.
     let until = |next: usize| {
         let mut s = super::Scan { d, i: start };
